@@ -1,0 +1,38 @@
+//! The HTTP API: one file per resource, each with a `configure` that registers its
+//! handlers through utoipa-actix-web, so the OpenAPI document is collected from the
+//! handlers themselves ([`openapi`]). Handlers stay short: extract (the caller through
+//! `AuthUser`/`Admin`, the body as a write form), authorize against the caller's scope,
+//! call the model, answer a DTO.
+
+pub mod api_clients;
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod pagination;
+pub mod users;
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa_actix_web::{scope, service_config::ServiceConfig, AppExt};
+
+/// Registers every route of the server.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.configure(health::configure).service(
+        scope::scope("/api/v1")
+            .configure(auth::configure)
+            .configure(users::configure)
+            .configure(api_clients::configure),
+    );
+}
+
+/// The OpenAPI document, as `GET /openapi.json` serves it and `podium openapi` prints it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(docs::ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    docs::add_common_responses(&mut doc);
+    doc
+}

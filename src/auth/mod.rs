@@ -1,0 +1,212 @@
+//! Who is calling, and what they may touch.
+//!
+//! A caller proves who they are with a bearer JWT issued by `POST /api/v1/auth/token`
+//! ([`jwt`]). Handlers never read headers: they take an [`AuthUser`] (any signed-in
+//! caller) or an [`Admin`] argument, and compare the [`Scope`] it carries with the object
+//! they are about to read or write. The scope always comes from the token, never from a
+//! request body.
+//!
+//! A token is checked on each request: signature (HS256 only), `exp`, `nbf`, `iss`, `aud`,
+//! `sub`, and that its user or API client is still active, so disabling one takes effect
+//! at once rather than at the token's expiry.
+
+pub mod jwt;
+pub mod secrets;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::models::{api_client, user};
+
+pub use jwt::{Claims, TokenIssuer};
+
+/// The four roles of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including users, API clients and rules.
+    Admin,
+    /// Follows and drives one region.
+    Manager,
+    /// One participant (a rep, a team or a distributor) seeing its own results.
+    Participant,
+    /// One distributor organisation integrating by API.
+    Partner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Participant => "participant",
+            Role::Partner => "partner",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "admin" => Some(Role::Admin),
+            "manager" => Some(Role::Manager),
+            "participant" => Some(Role::Participant),
+            "partner" => Some(Role::Partner),
+            _ => None,
+        }
+    }
+}
+
+/// What a caller's role is limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Admins: the whole installation.
+    Everything,
+    /// Managers: one region.
+    Region(Uuid),
+    /// Participants: themselves.
+    Participant(Uuid),
+    /// Partners: one distributor organisation.
+    Organisation(Uuid),
+}
+
+impl Scope {
+    /// The scope a role takes from its scope ids, or `None` when the one it needs is
+    /// missing.
+    pub fn for_role(
+        role: Role,
+        region_id: Option<Uuid>,
+        participant_id: Option<Uuid>,
+        organisation_id: Option<Uuid>,
+    ) -> Option<Self> {
+        match role {
+            Role::Admin => Some(Scope::Everything),
+            Role::Manager => region_id.map(Scope::Region),
+            Role::Participant => participant_id.map(Scope::Participant),
+            Role::Partner => organisation_id.map(Scope::Organisation),
+        }
+    }
+
+    /// The scope as `(region_id, participant_id, organisation_id)`, as tokens and DTOs
+    /// carry it.
+    pub fn ids(self) -> (Option<Uuid>, Option<Uuid>, Option<Uuid>) {
+        match self {
+            Scope::Everything => (None, None, None),
+            Scope::Region(id) => (Some(id), None, None),
+            Scope::Participant(id) => (None, Some(id), None),
+            Scope::Organisation(id) => (None, None, Some(id)),
+        }
+    }
+}
+
+/// Whether a token speaks for a person or for a partner's API client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    ApiClient,
+}
+
+/// A caller whose token has been verified.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub kind: PrincipalKind,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A caller whose role is `admin`; any other role gets 403.
+#[derive(Debug, Clone)]
+pub struct Admin(pub AuthUser);
+
+fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::unauthorized(
+            "missing_token",
+            "an Authorization: Bearer token is required",
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        AppError::unauthorized(
+            "invalid_token",
+            "the Authorization header is not valid text",
+        )
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(AppError::unauthorized(
+            "invalid_token",
+            "the Authorization header must be `Bearer <token>`",
+        )),
+    }
+}
+
+async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
+    let token = bearer_token(&req)?;
+    let issuer = req
+        .app_data::<web::Data<TokenIssuer>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("TokenIssuer is not registered")))?;
+    let caller = issuer.verify(&token)?;
+    let pool = req
+        .app_data::<web::Data<Pool>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("Pool is not registered")))?
+        .clone();
+    let (id, kind) = (caller.id, caller.kind);
+    let active = pool
+        .run(move |conn| match kind {
+            PrincipalKind::User => user::is_active(conn, id),
+            PrincipalKind::ApiClient => api_client::is_active(conn, id),
+        })
+        .await?;
+    if !active {
+        return Err(AppError::unauthorized(
+            "token_revoked",
+            "the account behind this token is disabled or gone",
+        ));
+    }
+    Ok(caller)
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = authenticate(req).await?;
+            if caller.is_admin() {
+                Ok(Admin(caller))
+            } else {
+                Err(AppError::Forbidden(
+                    "this action needs the admin role".into(),
+                ))
+            }
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! Podium: a REST API for B2B sales challenges and incentive programmes.
+//!
+//! - [`settings`]: typed, layered configuration;
+//! - [`startup`]: builds the running server (used by `main` and by the tests);
+//! - [`api`]: the HTTP resources and the OpenAPI document collected from them;
+//! - [`auth`]: tokens, roles and scopes, and the extractors handlers take;
+//! - [`models`]: rows and queries, one file per table, over [`db`]'s two backends;
+//! - [`error`]: the one error type and its problem+json body.
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
+pub mod models;
+pub mod schema;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

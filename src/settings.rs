@@ -1,0 +1,245 @@
+//! Typed settings, layered: built-in defaults, then an optional TOML file, then the
+//! environment (`PODIUM_*`, plus the conventional `DATABASE_URL`).
+//!
+//! `Settings::load()` is called once by `main`; tests build a `Settings` by hand and pass
+//! it to `startup::Application::build`, so nothing here is global. Secrets are wrapped in
+//! [`Secret`], whose `Debug` never prints the value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use std::collections::BTreeMap;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Every setting of the server. The README lists each one with its variable.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on (`PODIUM_BIND`).
+    pub bind: String,
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite path (`DATABASE_URL`).
+    pub database_url: String,
+    /// Maximum connections in the pool (`PODIUM_DB_POOL_SIZE`).
+    pub db_pool_size: u32,
+    /// How long a request waits for a connection before answering 503
+    /// (`PODIUM_DB_TIMEOUT_SECONDS`).
+    pub db_timeout_seconds: u64,
+    /// HS256 signing secret, at least 32 bytes (`PODIUM_JWT_SECRET`). Empty means: with
+    /// SQLite, generate one and keep it beside the database; with PostgreSQL, refuse to
+    /// start, since several instances must share it.
+    pub jwt_secret: Secret,
+    /// Lifetime of issued tokens (`PODIUM_JWT_TTL_SECONDS`).
+    pub jwt_ttl_seconds: u64,
+    /// `iss` of issued tokens, required on incoming ones (`PODIUM_JWT_ISSUER`).
+    pub jwt_issuer: String,
+    /// `aud` of issued tokens, required on incoming ones (`PODIUM_JWT_AUDIENCE`).
+    pub jwt_audience: String,
+    /// Clock skew tolerated on `exp` and `nbf` (`PODIUM_JWT_LEEWAY_SECONDS`).
+    pub jwt_leeway_seconds: u64,
+    /// Comma-separated browser origins allowed by CORS (`PODIUM_CORS_ORIGINS`); empty
+    /// allows none.
+    pub cors_origins: String,
+    /// A tracing filter such as `info` or `podium=debug,info` (`PODIUM_LOG_LEVEL`).
+    pub log_level: String,
+    /// `text` or `json` (`PODIUM_LOG_FORMAT`).
+    pub log_format: String,
+    /// E-mail of the admin created on the first start (`PODIUM_ADMIN_EMAIL`).
+    pub admin_email: String,
+    /// Password of that admin; empty means generate one and print it once
+    /// (`PODIUM_ADMIN_PASSWORD`).
+    pub admin_password: Secret,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT
+    /// (`PODIUM_SHUTDOWN_TIMEOUT_SECONDS`).
+    pub shutdown_timeout_seconds: u64,
+    /// HTTP worker threads; 0 means one per core (`PODIUM_WORKERS`).
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "podium.db".into(),
+            db_pool_size: 10,
+            db_timeout_seconds: 5,
+            jwt_secret: Secret::default(),
+            jwt_ttl_seconds: 3600,
+            jwt_issuer: "podium".into(),
+            jwt_audience: "podium-api".into(),
+            jwt_leeway_seconds: 30,
+            cors_origins: String::new(),
+            log_level: "info".into(),
+            log_format: "text".into(),
+            admin_email: "admin@podium.local".into(),
+            admin_password: Secret::default(),
+            shutdown_timeout_seconds: 30,
+            workers: 0,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the file named by `PODIUM_CONFIG` (or `podium.toml` when it exists),
+    /// then `DATABASE_URL` and `PODIUM_*` variables.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        Self::from_sources(std::env::vars())
+    }
+
+    /// [`Settings::load`] over the given variables instead of the process environment.
+    pub fn from_sources(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Box<figment::Error>> {
+        let mut file = PathBuf::from("podium.toml");
+        let mut env = BTreeMap::new();
+        for (name, value) in vars {
+            if name == "PODIUM_CONFIG" {
+                file = PathBuf::from(value);
+            } else if name == "DATABASE_URL" {
+                // `PODIUM_DATABASE_URL`, when also set, wins.
+                env.entry("database_url".to_owned()).or_insert(value);
+            } else if let Some(key) = name.strip_prefix("PODIUM_") {
+                env.insert(key.to_ascii_lowercase(), value);
+            }
+        }
+        // Variables are taken as written: figment's own `Env` provider would turn a
+        // password of digits into a number (and drop its leading zeros). `extract_lossy`
+        // then reads numbers and booleans out of those strings where a setting wants one.
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Serialized::defaults(env))
+            .extract_lossy()
+            .map_err(Box::new)
+    }
+
+    /// The allowed CORS origins, trimmed, without empty entries.
+    pub fn cors_origin_list(&self) -> Vec<String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Where a generated JWT secret is kept in local (SQLite) mode: beside the database.
+    pub fn local_secret_path(sqlite_path: &Path) -> PathBuf {
+        let mut name = sqlite_path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "podium.db".into());
+        name.push(".jwt-secret");
+        sqlite_path.with_file_name(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let settings = Settings {
+            jwt_secret: Secret::new("super-secret-value-that-is-long-enough"),
+            admin_password: Secret::new("hunter2hunter2"),
+            ..Settings::default()
+        };
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("super-secret"));
+        assert!(!printed.contains("hunter2"));
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_keeps_strings_as_written() {
+        let settings = Settings::from_sources(vars(&[
+            ("PODIUM_CONFIG", "/nonexistent/podium.toml"),
+            ("PODIUM_BIND", "0.0.0.0:9000"),
+            ("PODIUM_DB_POOL_SIZE", "3"),
+            ("PODIUM_ADMIN_PASSWORD", "0012345678901"),
+            ("DATABASE_URL", "postgres://db/podium"),
+            ("HOME", "/root"),
+        ]))
+        .expect("valid settings");
+        assert_eq!(settings.bind, "0.0.0.0:9000");
+        assert_eq!(settings.db_pool_size, 3);
+        assert_eq!(settings.admin_password.expose(), "0012345678901");
+        assert_eq!(settings.database_url, "postgres://db/podium");
+        assert_eq!(settings.jwt_ttl_seconds, 3600);
+    }
+
+    #[test]
+    fn a_file_sits_between_defaults_and_environment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("podium.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:7000\"\njwt_ttl_seconds = 60\n")
+            .expect("written");
+        let settings = Settings::from_sources(vars(&[
+            ("PODIUM_CONFIG", file.to_str().expect("utf-8")),
+            ("PODIUM_JWT_TTL_SECONDS", "120"),
+        ]))
+        .expect("valid settings");
+        assert_eq!(settings.bind, "127.0.0.1:7000");
+        assert_eq!(settings.jwt_ttl_seconds, 120);
+    }
+
+    #[test]
+    fn a_bad_number_is_an_error_naming_the_setting() {
+        let error =
+            Settings::from_sources(vars(&[("PODIUM_DB_POOL_SIZE", "many")])).expect_err("refused");
+        assert!(error.to_string().contains("db_pool_size"), "{error}");
+    }
+
+    #[test]
+    fn cors_origins_are_split_and_trimmed() {
+        let settings = Settings {
+            cors_origins: " https://a.example , ,https://b.example".into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            settings.cors_origin_list(),
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn secret_file_sits_beside_the_database() {
+        assert_eq!(
+            Settings::local_secret_path(Path::new("/data/podium.db")),
+            PathBuf::from("/data/podium.db.jwt-secret")
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Building the running server from [`Settings`]: connect and migrate the database, make
+//! sure there is a first admin, load the signing secret, bind, and assemble the actix
+//! `App` (middleware, extractor error handlers, API routes, OpenAPI and Swagger UI).
+//!
+//! `main` and the integration tests both call [`Application::build`]; tests bind port 0
+//! and read the port back, so each starts the real server on its own database.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Next};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpServer};
+use tracing_actix_web::{RequestId, TracingLogger};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api;
+use crate::auth::jwt::{self, TokenIssuer};
+use crate::auth::{secrets, Role};
+use crate::db::{DatabaseUrl, DbConnection, Pool};
+use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::models::{now, user};
+use crate::settings::Settings;
+
+/// Largest JSON body accepted, in bytes.
+const JSON_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A bound, running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Prepares the database and binds the listener; the server runs once awaited.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let url = DatabaseUrl::parse(&settings.database_url);
+        let secret = jwt::resolve_secret(&settings, &url)?;
+        let issuer = web::Data::new(TokenIssuer::new(&secret, &settings)?);
+        let pool = Pool::connect(
+            &url,
+            settings.db_pool_size,
+            Duration::from_secs(settings.db_timeout_seconds),
+        )?;
+        {
+            let mut conn = pool.get()?;
+            conn.run_migrations()?;
+            ensure_first_admin(&mut conn, &settings)?;
+        }
+        let backend = pool.backend().clone();
+        let pool = web::Data::new(pool);
+        let url = web::Data::new(url);
+        let document = api::openapi();
+        let origins = settings.cors_origin_list();
+
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(cors(&origins))
+                .wrap(from_fn(request_id_header))
+                .wrap(TracingLogger::default())
+                .app_data(json_config())
+                .app_data(query_config())
+                .app_data(path_config())
+                .app_data(pool.clone())
+                .app_data(issuer.clone())
+                .app_data(url.clone())
+                .into_utoipa_app()
+                .configure(api::configure)
+                .into_app()
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(web::redirect("/docs", "/docs/"))
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.shutdown_timeout_seconds);
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        tracing::info!(port, ?backend, "podium is listening");
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server from elsewhere (tests).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// On an empty database, creates the first admin from `PODIUM_ADMIN_EMAIL` and
+/// `PODIUM_ADMIN_PASSWORD`, or with a generated password printed once.
+fn ensure_first_admin(conn: &mut DbConnection, settings: &Settings) -> anyhow::Result<()> {
+    if user::count(conn)? > 0 {
+        return Ok(());
+    }
+    let generated = settings.admin_password.is_empty();
+    let password = if generated {
+        secrets::random_token(20)
+    } else {
+        settings.admin_password.expose().to_owned()
+    };
+    let new = user::NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: settings.admin_email.to_lowercase(),
+        display_name: "Administrator".into(),
+        password_hash: secrets::hash(&password).map_err(|e| anyhow::anyhow!("{e}"))?,
+        role: Role::Admin.as_str().into(),
+        region_id: None,
+        participant_id: None,
+        organisation_id: None,
+        active: true,
+        created_at: now(),
+    };
+    match user::insert(conn, &new) {
+        Ok(_) => {}
+        // Another instance starting on the same database created it first.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
+    if generated {
+        eprintln!(
+            "\n  Created the first admin: {}\n  Generated password (shown once): {password}\n",
+            new.email
+        );
+    }
+    tracing::info!(email = %new.email, "created the first admin");
+    Ok(())
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header(HeaderName::from_static("idempotency-key"))
+        .expose_headers([header::LOCATION, HeaderName::from_static("x-request-id")])
+        .max_age(3600)
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(JSON_LIMIT)
+        .error_handler(|error, _req: &HttpRequest| {
+            match error {
+                JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
+                    "the body must be JSON (Content-Type: application/json)".into(),
+                ),
+                JsonPayloadError::Overflow { limit }
+                | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                    AppError::PayloadTooLarge(format!("the body is larger than {limit} bytes"))
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
+                }
+                other => AppError::bad_request(
+                    "invalid_body",
+                    format!("the body cannot be read: {other}"),
+                ),
+            }
+            .into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req: &HttpRequest| {
+        let detail = match error {
+            QueryPayloadError::Deserialize(e) => format!("the query string cannot be read: {e}"),
+            other => format!("the query string cannot be read: {other}"),
+        };
+        AppError::bad_request("invalid_query", detail).into()
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error: PathError, _req: &HttpRequest| {
+        let detail = match error {
+            PathError::Deserialize(e) => format!("the path is invalid: {e}"),
+            other => format!("the path is invalid: {other}"),
+        };
+        AppError::bad_request("invalid_path", detail).into()
+    })
+}
+
+/// Echoes the request id of the log span as `X-Request-Id`, so a client can quote it.
+async fn request_id_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().copied();
+    let mut response = next.call(req).await?;
+    if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
+/// Gives a problem+json body to errors produced outside our handlers (unknown route,
+/// wrong method, CORS refusal), so that every 4xx and 5xx has the same shape.
+fn problem_for_bare_errors<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let (code, detail) = match status.as_u16() {
+        404 => ("route_not_found", "no route matches this path"),
+        405 => (
+            "method_not_allowed",
+            "this path does not accept this method",
+        ),
+        _ if status.is_server_error() => (
+            "internal_error",
+            "an unexpected error occurred; it has been logged",
+        ),
+        _ => ("http_error", status.canonical_reason().unwrap_or("error")),
+    };
+    let (request, _) = response.into_parts();
+    let body = Problem::new(status, code, detail).into_response();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, body).map_into_right_body(),
+    ))
+}

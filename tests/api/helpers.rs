@@ -1,0 +1,321 @@
+//! Starts the real server on port 0 against a fresh database per test: a temporary
+//! SQLite file, or, when `TEST_DATABASE_URL` names a PostgreSQL server, a new database
+//! created for the test and dropped afterwards. Gives a signed-in caller per role.
+
+use std::sync::Once;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use podium::settings::{Secret, Settings};
+use podium::startup::Application;
+use reqwest::{RequestBuilder, Response};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+pub const ADMIN_EMAIL: &str = "admin@podium.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "test-secret-0123456789-abcdefghijklmnop";
+pub const ISSUER: &str = "podium-test";
+pub const AUDIENCE: &str = "podium-test-api";
+
+/// Where a test's database lives; dropping it removes the database.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir),
+    Postgres { server_url: String, name: String },
+}
+
+impl TestDb {
+    fn create() -> (Self, String) {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(server_url) if !server_url.is_empty() => {
+                let name = format!("podium_test_{}", Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(&server_url)
+                    .expect("TEST_DATABASE_URL must point at a reachable PostgreSQL server");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create the test database");
+                let url = with_database(&server_url, &name);
+                (TestDb::Postgres { server_url, name }, url)
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = dir.path().join("podium.db").to_string_lossy().into_owned();
+                (TestDb::Sqlite(dir), url)
+            }
+        }
+    }
+
+    /// Makes the database unreachable, as an outage would.
+    pub fn destroy(&self) {
+        match self {
+            TestDb::Sqlite(dir) => {
+                for entry in std::fs::read_dir(dir.path()).expect("list the test directory") {
+                    let path = entry.expect("directory entry").path();
+                    if path.to_string_lossy().contains("podium.db")
+                        && !path.to_string_lossy().ends_with("jwt-secret")
+                    {
+                        std::fs::remove_file(path).expect("remove a database file");
+                    }
+                }
+            }
+            TestDb::Postgres { server_url, name } => drop_database(server_url, name),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { server_url, name } = self {
+            drop_database(server_url, name);
+        }
+    }
+}
+
+fn drop_database(server_url: &str, name: &str) {
+    if let Ok(mut conn) = diesel::PgConnection::establish(server_url) {
+        let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(server_url: &str, name: &str) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (server_url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{host_part}/{name}{query}")
+}
+
+/// A signed-in caller of some role.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub token: String,
+    /// The user's (or API client's) id.
+    pub id: Uuid,
+    /// The region, participant or organisation the role is scoped to.
+    pub scope_id: Option<Uuid>,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting and drop the workers; the database goes with `db`.
+        drop(self.handle.stop(false));
+    }
+}
+
+fn init_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            podium::telemetry::init("debug", "text");
+        }
+    });
+}
+
+/// The settings of a test server on `database_url`.
+pub fn test_settings(database_url: String) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url,
+        db_pool_size: 4,
+        db_timeout_seconds: 2,
+        jwt_secret: Secret::new(JWT_SECRET),
+        jwt_issuer: ISSUER.into(),
+        jwt_audience: AUDIENCE.into(),
+        jwt_leeway_seconds: 5,
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Secret::new(ADMIN_PASSWORD),
+        cors_origins: "https://ui.example.com".into(),
+        workers: 1,
+        shutdown_timeout_seconds: 1,
+        ..Settings::default()
+    }
+}
+
+/// A fresh database and the test settings that point at it.
+pub fn test_database() -> (TestDb, Settings) {
+    let (db, url) = TestDb::create();
+    (db, test_settings(url))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server with test settings changed by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logs();
+    let (db, mut settings) = test_database();
+    adjust(&mut settings);
+    let app = Application::build(settings).expect("the server starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client"),
+        db,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.http.post(self.url(path))
+    }
+
+    pub fn get_as(&self, caller: &Caller, path: &str) -> RequestBuilder {
+        self.get(path).bearer_auth(&caller.token)
+    }
+
+    pub fn post_as(&self, caller: &Caller, path: &str) -> RequestBuilder {
+        self.post(path).bearer_auth(&caller.token)
+    }
+
+    /// Signs in with a password; panics unless it works.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let response = self
+            .post("/api/v1/auth/token")
+            .json(&json!({"grant_type": "password", "email": email, "password": password}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 200, "sign-in of {email} failed");
+        let body: Value = response.json().await.expect("JSON body");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    pub async fn admin(&self) -> Caller {
+        let token = self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let me: Value = self
+            .get("/api/v1/me")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body");
+        Caller {
+            token,
+            id: me["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("an id"),
+            scope_id: None,
+        }
+    }
+
+    /// Creates a user of `role` (with a fresh scope id where the role needs one) and signs
+    /// them in.
+    pub async fn user(&self, role: &str) -> Caller {
+        self.user_scoped(role, Some(Uuid::new_v4())).await
+    }
+
+    pub async fn user_scoped(&self, role: &str, scope_id: Option<Uuid>) -> Caller {
+        let admin = self.admin().await;
+        let email = format!("{role}-{}@podium.test", Uuid::new_v4().simple());
+        let password = "a long enough password";
+        let mut body = json!({
+            "email": email, "display_name": format!("A {role}"), "password": password, "role": role,
+        });
+        let scope_field = match role {
+            "manager" => Some("region_id"),
+            "participant" => Some("participant_id"),
+            "partner" => Some("organisation_id"),
+            _ => None,
+        };
+        if let Some(field) = scope_field {
+            body[field] = json!(scope_id);
+        }
+        let response = self
+            .post_as(&admin, "/api/v1/users")
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 201, "creating a {role} failed");
+        let created: Value = response.json().await.expect("JSON body");
+        Caller {
+            token: self.sign_in(&email, password).await,
+            id: created["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("an id"),
+            scope_id: scope_field.and(scope_id),
+        }
+    }
+}
+
+/// Asserts a problem+json answer with this status and code, and returns its body.
+pub async fn assert_problem(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type was {content_type:?}"
+    );
+    let body: Value = response.json().await.expect("JSON body");
+    assert_eq!(body["code"], code, "body: {body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:podium:problem:{code}"));
+    body
+}
+
+/// The fields named in a validation problem, sorted.
+pub fn fields_at_fault(problem: &Value) -> Vec<String> {
+    let mut fields: Vec<String> = problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
+}
+
+#[test]
+fn database_names_are_swapped_in_urls() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://127.0.0.1/test?sslmode=disable", "x"),
+        "postgres://127.0.0.1/x?sslmode=disable"
+    );
+    assert_eq!(
+        with_database("postgres://127.0.0.1", "x"),
+        "postgres://127.0.0.1/x"
+    );
+}

@@ -1,0 +1,8 @@
+//! The integration suite: one binary that starts the real server per test, on SQLite by
+//! default or on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod api_clients;
+mod auth;
+mod helpers;
+mod operations;
+mod users;
