@@ -180,6 +180,31 @@ impl Pool {
     }
 }
 
+/// Inserts `rows` into `table` with the backend's own multi-row `INSERT`, `chunk` rows per
+/// statement: the derived connection has no batch insert. Evaluates to a
+/// `QueryResult<()>`.
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let result: diesel::QueryResult<()> = (|| {
+            match $conn {
+                $crate::db::DbConnection::Sqlite(c) => {
+                    for chunk in $rows.chunks($chunk) {
+                        diesel::insert_into($table).values(chunk).execute(c)?;
+                    }
+                }
+                $crate::db::DbConnection::Postgresql(c) => {
+                    for chunk in $rows.chunks($chunk) {
+                        diesel::insert_into($table).values(chunk).execute(c)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        result
+    }};
+}
+pub(crate) use bulk_insert;
+
 #[cfg(test)]
 mod tests {
     use super::*;

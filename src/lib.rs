@@ -9,10 +9,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod challenges;
 pub mod db;
 pub mod error;
+pub mod ingestion;
 pub mod models;
 pub mod schema;
+pub mod scoring;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

@@ -30,5 +30,164 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    regions (id) {
+        id -> Text,
+        name -> Text,
+        potential_index -> Double,
+        market_share -> Double,
+        manager_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        organisation_id -> Text,
+        region_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        organisation_id -> Text,
+        region_id -> Nullable<Text>,
+        team_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Text,
+        sku -> Text,
+        name -> Text,
+        category -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> Text,
+        reference -> Text,
+        name -> Text,
+        key_account -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sales (id) {
+        id -> Text,
+        participant_id -> Text,
+        customer_id -> Nullable<Text>,
+        product_id -> Nullable<Text>,
+        sold_at -> Timestamp,
+        quantity -> BigInt,
+        amount_cents -> BigInt,
+        currency -> Text,
+        owner -> Text,
+        source -> Text,
+        external_id -> Text,
+        reverses_id -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal_id, idempotency_key) {
+        principal_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    challenges (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        status -> Text,
+        rules_text -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        baseline_starts_at -> Nullable<Timestamp>,
+        baseline_ends_at -> Nullable<Timestamp>,
+        currency -> Text,
+        ranking_unit -> Text,
+        definition -> Text,
+        standings_visible -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        announced_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    standing_lines (challenge_id, entrant_id) {
+        challenge_id -> Text,
+        entrant_id -> Text,
+        position -> Integer,
+        rank -> Nullable<Integer>,
+        region_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        line -> Text,
+    }
+}
+
+diesel::table! {
+    scoring_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
-diesel::allow_tables_to_appear_in_same_query!(users, api_clients);
+diesel::joinable!(teams -> organisations (organisation_id));
+diesel::joinable!(teams -> regions (region_id));
+diesel::joinable!(participants -> organisations (organisation_id));
+diesel::joinable!(participants -> regions (region_id));
+diesel::joinable!(participants -> teams (team_id));
+diesel::joinable!(sales -> participants (participant_id));
+diesel::joinable!(sales -> customers (customer_id));
+diesel::joinable!(sales -> products (product_id));
+diesel::joinable!(standing_lines -> challenges (challenge_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    api_clients,
+    organisations,
+    regions,
+    teams,
+    participants,
+    products,
+    customers,
+    sales,
+    idempotency_keys,
+    challenges,
+    standing_lines,
+    scoring_version,
+);

@@ -22,13 +22,14 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api;
 use crate::auth::jwt::{self, TokenIssuer};
 use crate::auth::{secrets, Role};
+use crate::challenges::standings::StandingsCache;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::models::{now, user};
 use crate::settings::Settings;
 
-/// Largest JSON body accepted, in bytes.
-const JSON_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest body accepted, in bytes: a batch of 10,000 sale lines fits with room to spare.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// A bound, running server.
 pub struct Application {
@@ -55,6 +56,7 @@ impl Application {
         let backend = pool.backend().clone();
         let pool = web::Data::new(pool);
         let url = web::Data::new(url);
+        let standings_cache = web::Data::new(StandingsCache::default());
         let document = api::openapi();
         let origins = settings.cors_origin_list();
 
@@ -68,11 +70,13 @@ impl Application {
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::default())
                 .app_data(json_config())
+                .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(query_config())
                 .app_data(path_config())
                 .app_data(pool.clone())
                 .app_data(issuer.clone())
                 .app_data(url.clone())
+                .app_data(standings_cache.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
@@ -162,7 +166,7 @@ fn cors(origins: &[String]) -> Cors {
 
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(JSON_LIMIT)
+        .limit(BODY_LIMIT)
         .error_handler(|error, _req: &HttpRequest| {
             match error {
                 JsonPayloadError::ContentType => AppError::UnsupportedMediaType(

@@ -67,7 +67,7 @@ impl TryFrom<ApiClientRow> for ApiClientDto {
     }
 }
 
-/// A new API client for a distributor organisation.
+/// A new API client for a distributor organisation (which must exist).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Dupont Distribution ERP", "organisation_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"}))]
@@ -124,6 +124,7 @@ async fn create_api_client(
     let created_by = admin.0.id.to_string();
     let row = pool
         .run(move |conn| {
+            crate::api::users::check_scope_exists(conn, None, None, Some(form.organisation_id))?;
             let new = NewApiClient {
                 id: Uuid::new_v4().to_string(),
                 name: form.name,

@@ -72,6 +72,15 @@ pub struct InternalError(#[allow(dead_code)] Problem);
         (name = "auth", description = "Signing in and who am I"),
         (name = "users", description = "People who sign in (admins only)"),
         (name = "api-clients", description = "Partner integrations (admins only)"),
+        (name = "organisations", description = "The company and its distributors"),
+        (name = "regions", description = "Sectors, with their potential index and market share"),
+        (name = "teams", description = "Teams of reps"),
+        (name = "participants", description = "Who competes: reps, teams, distributors"),
+        (name = "products", description = "The product catalogue"),
+        (name = "customers", description = "Customers, and which are key accounts"),
+        (name = "sales", description = "Sale lines: idempotent batch ingestion in JSON or CSV, reversals"),
+        (name = "challenges", description = "Competitions and incentives, and their life"),
+        (name = "standings", description = "Ranked, explained results, live or frozen"),
         (name = "operations", description = "Liveness and readiness probes"),
     )
 )]

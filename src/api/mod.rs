@@ -6,9 +6,19 @@
 
 pub mod api_clients;
 pub mod auth;
+pub mod challenges;
+pub mod customers;
 pub mod docs;
 pub mod health;
+pub mod idempotency;
+pub mod organisations;
 pub mod pagination;
+pub mod participants;
+pub mod products;
+pub mod regions;
+pub mod sales;
+pub mod standings;
+pub mod teams;
 pub mod users;
 
 use actix_web::App;
@@ -21,7 +31,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .configure(auth::configure)
             .configure(users::configure)
-            .configure(api_clients::configure),
+            .configure(api_clients::configure)
+            .configure(organisations::configure)
+            .configure(regions::configure)
+            .configure(teams::configure)
+            .configure(participants::configure)
+            .configure(products::configure)
+            .configure(customers::configure)
+            .configure(sales::configure)
+            .configure(challenges::configure)
+            .configure(standings::configure),
     );
 }
 

@@ -3,10 +3,11 @@
 //! the answer. Lists are ordered on a unique key, so pages are stable while nothing is
 //! written.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, FieldError};
+use crate::models::{ListParams, NameSort};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -40,6 +41,60 @@ impl PageRequest {
             Err(AppError::Validation(errors))
         }
     }
+}
+
+/// How to order a list of named objects: `name` (default), `-name`, `created_at` or
+/// `-created_at`.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+pub enum NameSortParam {
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "-name")]
+    NameDesc,
+    #[serde(rename = "created_at")]
+    CreatedAt,
+    #[serde(rename = "-created_at")]
+    CreatedAtDesc,
+}
+
+/// The page, name filter and order of a list of named objects.
+pub fn list_params(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    name: Option<String>,
+    sort: Option<NameSortParam>,
+) -> Result<ListParams, AppError> {
+    let page = PageRequest::parse(limit, offset)?;
+    Ok(ListParams {
+        limit: page.limit,
+        offset: page.offset,
+        name_contains: name,
+        sort: match sort {
+            None | Some(NameSortParam::Name) => NameSort::Name,
+            Some(NameSortParam::NameDesc) => NameSort::NameDesc,
+            Some(NameSortParam::CreatedAt) => NameSort::CreatedAt,
+            Some(NameSortParam::CreatedAtDesc) => NameSort::CreatedAtDesc,
+        },
+    })
+}
+
+impl From<&ListParams> for PageRequest {
+    fn from(params: &ListParams) -> Self {
+        Self {
+            limit: params.limit,
+            offset: params.offset,
+        }
+    }
+}
+
+/// For update bodies: tells a field set to `null` (`Some(None)`) from an absent one
+/// (`None`). Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// One page of a list.

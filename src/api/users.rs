@@ -12,10 +12,10 @@ use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
 use crate::auth::{secrets, Admin, Role};
-use crate::db::Pool;
+use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
 use crate::models::user::{self, NewUser, UserFilter, UserRow, UserSort};
-use crate::models::{now, parse_id, utc};
+use crate::models::{now, organisation, parse_id, participant, region, utc};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_user)
@@ -167,6 +167,54 @@ fn scope_errors(
         .collect()
 }
 
+/// Checks that the scope a role is given exists: the manager's region, the
+/// participant, the partner's distributor organisation.
+pub(crate) fn check_scope_exists(
+    conn: &mut DbConnection,
+    region_id: Option<Uuid>,
+    participant_id: Option<Uuid>,
+    organisation_id: Option<Uuid>,
+) -> Result<(), AppError> {
+    if let Some(id) = region_id {
+        if region::find(conn, id)?.is_none() {
+            return Err(AppError::invalid_field(
+                "region_id",
+                "unknown_region",
+                "no region has this id",
+            ));
+        }
+    }
+    if let Some(id) = participant_id {
+        if participant::find(conn, id)?.is_none() {
+            return Err(AppError::invalid_field(
+                "participant_id",
+                "unknown_participant",
+                "no participant has this id",
+            ));
+        }
+    }
+    if let Some(id) = organisation_id {
+        match organisation::find(conn, id)? {
+            None => {
+                return Err(AppError::invalid_field(
+                    "organisation_id",
+                    "unknown_organisation",
+                    "no organisation has this id",
+                ))
+            }
+            Some(org) if org.kind != "distributor" => {
+                return Err(AppError::invalid_field(
+                    "organisation_id",
+                    "not_a_distributor",
+                    "partners belong to distributor organisations",
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// How to order a list of users.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 pub enum UserSortParam {
@@ -239,6 +287,12 @@ async fn create_user(
                     "a user with this e-mail already exists",
                 ));
             }
+            check_scope_exists(
+                conn,
+                form.region_id,
+                form.participant_id,
+                form.organisation_id,
+            )?;
             let new = NewUser {
                 id: Uuid::new_v4().to_string(),
                 email: form.email.to_lowercase(),

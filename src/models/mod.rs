@@ -4,6 +4,16 @@
 //! as UTC `TIMESTAMP`s.
 
 pub mod api_client;
+pub mod challenge;
+pub mod customer;
+pub mod idempotency;
+pub mod organisation;
+pub mod participant;
+pub mod product;
+pub mod region;
+pub mod sale;
+pub mod standing;
+pub mod team;
 pub mod user;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -28,3 +38,74 @@ pub fn parse_id(value: &str) -> Result<Uuid, crate::error::AppError> {
         crate::error::AppError::internal(anyhow::anyhow!("stored id {value:?} is not a UUID: {e}"))
     })
 }
+
+/// How a list of named objects is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NameSort {
+    #[default]
+    Name,
+    NameDesc,
+    CreatedAt,
+    CreatedAtDesc,
+}
+
+/// The page and the common filters of a list of named objects.
+#[derive(Debug, Clone, Default)]
+pub struct ListParams {
+    pub limit: i64,
+    pub offset: i64,
+    /// A part of the name, case-insensitive.
+    pub name_contains: Option<String>,
+    pub sort: NameSort,
+}
+
+/// A `LIKE` pattern matching values that contain `part`, with `\` as the escape.
+pub fn contains_pattern(part: &str) -> String {
+    let escaped = part
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Orders a boxed query of a table with `name`, `created_at` and `id` columns.
+macro_rules! order_by_name_sort {
+    ($query:expr, $table:ident, $sort:expr) => {
+        match $sort {
+            $crate::models::NameSort::Name => $query.order(($table::name.asc(), $table::id.asc())),
+            $crate::models::NameSort::NameDesc => {
+                $query.order(($table::name.desc(), $table::id.desc()))
+            }
+            $crate::models::NameSort::CreatedAt => {
+                $query.order(($table::created_at.asc(), $table::id.asc()))
+            }
+            $crate::models::NameSort::CreatedAtDesc => {
+                $query.order(($table::created_at.desc(), $table::id.desc()))
+            }
+        }
+    };
+}
+pub(crate) use order_by_name_sort;
+
+/// Marks that data under the scores changed, so cached standings are recomputed.
+pub fn bump_scoring_version(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<()> {
+    use crate::schema::scoring_version::dsl::*;
+    use diesel::prelude::*;
+    diesel::update(scoring_version.find(1))
+        .set(version.eq(version + 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The current scoring version.
+pub fn scoring_version(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<i64> {
+    use crate::schema::scoring_version::dsl;
+    use diesel::prelude::*;
+    dsl::scoring_version
+        .find(1)
+        .select(dsl::version)
+        .first(conn)
+}
+
+/// How many values go in one `IN (…)` list: well under SQLite's limit of bound values.
+pub const IN_LIST_CHUNK: usize = 5_000;

@@ -9,7 +9,7 @@ use crate::helpers::{assert_problem, fields_at_fault, spawn_app};
 async fn the_secret_is_shown_once_and_disabling_revokes_the_client() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let organisation = Uuid::new_v4();
+    let organisation = app.organisation("distributor").await;
     let response = app
         .post_as(&admin, "/api/v1/api-clients")
         .json(&json!({"name": "Dupont ERP", "organisation_id": organisation}))
@@ -98,6 +98,21 @@ async fn an_invalid_client_is_refused_and_nothing_is_written() {
         .expect("request sent");
     let problem = assert_problem(response, 422, "validation_failed").await;
     assert_eq!(fields_at_fault(&problem), ["name"]);
+
+    let company = app.organisation("company").await;
+    for (organisation, code) in [
+        (Uuid::new_v4(), "unknown_organisation"),
+        (company, "not_a_distributor"),
+    ] {
+        let response = app
+            .post_as(&admin, "/api/v1/api-clients")
+            .json(&json!({"name": "ERP", "organisation_id": organisation}))
+            .send()
+            .await
+            .expect("request sent");
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(problem["errors"][0]["code"], code);
+    }
 
     let response = app
         .post_as(&admin, "/api/v1/api-clients")

@@ -67,7 +67,7 @@ async fn the_password_grant_gives_a_working_token() {
 async fn the_client_credentials_grant_gives_a_partner_token_scoped_to_its_organisation() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let organisation = Uuid::new_v4();
+    let organisation = app.organisation("distributor").await;
     let created: Value = app
         .post_as(&admin, "/api/v1/api-clients")
         .json(&json!({"name": "Dupont ERP", "organisation_id": organisation}))

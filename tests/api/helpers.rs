@@ -228,10 +228,83 @@ impl TestApp {
         }
     }
 
-    /// Creates a user of `role` (with a fresh scope id where the role needs one) and signs
-    /// them in.
+    /// Creates a user of `role` (with a new region, participant or distributor for the
+    /// roles that need one) and signs them in.
     pub async fn user(&self, role: &str) -> Caller {
-        self.user_scoped(role, Some(Uuid::new_v4())).await
+        let scope = match role {
+            "manager" => Some(self.region(1.0, 0.0).await),
+            "participant" => {
+                let org = self.organisation("company").await;
+                Some(self.participant(org, None, None).await)
+            }
+            "partner" => Some(self.organisation("distributor").await),
+            _ => None,
+        };
+        self.user_scoped(role, scope).await
+    }
+
+    /// POSTs `body` as the admin and returns the created object; panics unless 201.
+    pub async fn create(&self, path: &str, body: Value) -> Value {
+        let admin = self.admin().await;
+        let response = self
+            .post_as(&admin, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status();
+        let created: Value = response.json().await.expect("JSON body");
+        assert_eq!(status, 201, "POST {path} failed: {created}");
+        created
+    }
+
+    fn id_of(created: &Value) -> Uuid {
+        created["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("an id")
+    }
+
+    pub async fn organisation(&self, kind: &str) -> Uuid {
+        let name = format!("{kind} {}", Uuid::new_v4().simple());
+        Self::id_of(
+            &self
+                .create("/api/v1/organisations", json!({"name": name, "kind": kind}))
+                .await,
+        )
+    }
+
+    pub async fn region(&self, potential_index: f64, market_share: f64) -> Uuid {
+        let name = format!("region {}", Uuid::new_v4().simple());
+        let body =
+            json!({"name": name, "potential_index": potential_index, "market_share": market_share});
+        Self::id_of(&self.create("/api/v1/regions", body).await)
+    }
+
+    pub async fn participant(
+        &self,
+        organisation: Uuid,
+        region: Option<Uuid>,
+        team: Option<Uuid>,
+    ) -> Uuid {
+        self.named_participant(
+            &format!("rep {}", Uuid::new_v4().simple()),
+            organisation,
+            region,
+            team,
+        )
+        .await
+    }
+
+    pub async fn named_participant(
+        &self,
+        name: &str,
+        organisation: Uuid,
+        region: Option<Uuid>,
+        team: Option<Uuid>,
+    ) -> Uuid {
+        let body = json!({"name": name, "kind": "rep", "organisation_id": organisation, "region_id": region, "team_id": team});
+        Self::id_of(&self.create("/api/v1/participants", body).await)
     }
 
     pub async fn user_scoped(&self, role: &str, scope_id: Option<Uuid>) -> Caller {

@@ -71,7 +71,7 @@ async fn errors_outside_handlers_are_problems_too() {
     let response = app
         .post("/api/v1/auth/token")
         .header("content-type", "application/json")
-        .body(vec![b' '; 5 * 1024 * 1024])
+        .body(vec![b' '; 17 * 1024 * 1024])
         .send()
         .await
         .expect("request sent");

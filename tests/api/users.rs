@@ -21,7 +21,7 @@ async fn user_total(app: &TestApp, admin: &Caller) -> i64 {
 async fn an_admin_creates_and_reads_a_user_without_ever_seeing_the_password() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let region = Uuid::new_v4();
+    let region = app.region(1.2, 0.3).await;
     let response = app
         .post_as(&admin, "/api/v1/users")
         .json(&json!({
@@ -97,7 +97,7 @@ async fn mass_assignment_of_unknown_fields_is_refused() {
         .post_as(&admin, "/api/v1/users")
         .json(&json!({
             "email": "eve@podium.test", "display_name": "Eve", "password": "a long enough password",
-            "role": "participant", "participant_id": Uuid::new_v4(), "active": false, "id": Uuid::new_v4(),
+            "role": "admin", "active": false, "id": Uuid::new_v4(),
         }))
         .send()
         .await
@@ -108,6 +108,46 @@ async fn mass_assignment_of_unknown_fields_is_refused() {
         .expect("detail")
         .contains("unknown field"));
     assert_eq!(user_total(&app, &admin).await, before);
+}
+
+#[actix_web::test]
+async fn a_scope_must_name_something_that_exists() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let company = app.organisation("company").await;
+    for (role, field, id, code) in [
+        ("manager", "region_id", Uuid::new_v4(), "unknown_region"),
+        (
+            "participant",
+            "participant_id",
+            Uuid::new_v4(),
+            "unknown_participant",
+        ),
+        (
+            "partner",
+            "organisation_id",
+            Uuid::new_v4(),
+            "unknown_organisation",
+        ),
+        ("partner", "organisation_id", company, "not_a_distributor"),
+    ] {
+        let mut body = json!({"email": format!("{}@podium.test", Uuid::new_v4().simple()), "display_name": "X", "password": "a long enough password", "role": role});
+        body[field] = json!(id);
+        let response = app
+            .post_as(&admin, "/api/v1/users")
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(
+            (
+                problem["errors"][0]["field"].as_str(),
+                problem["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code))
+        );
+    }
 }
 
 #[actix_web::test]
@@ -222,11 +262,13 @@ async fn a_disabled_user_cannot_sign_in_until_enabled_again() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let email = "rep@podium.test";
+    let org = app.organisation("company").await;
+    let participant = app.participant(org, None, None).await;
     let created: Value = app
         .post_as(&admin, "/api/v1/users")
         .json(&json!({
             "email": email, "display_name": "Rep", "password": "a long enough password",
-            "role": "participant", "participant_id": Uuid::new_v4(),
+            "role": "participant", "participant_id": participant,
         }))
         .send()
         .await

@@ -1,0 +1,11 @@
+DROP TABLE scoring_version;
+DROP TABLE standing_lines;
+DROP TABLE challenges;
+DROP TABLE idempotency_keys;
+DROP TABLE sales;
+DROP TABLE customers;
+DROP TABLE products;
+DROP TABLE participants;
+DROP TABLE teams;
+DROP TABLE regions;
+DROP TABLE organisations;

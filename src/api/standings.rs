@@ -1,0 +1,319 @@
+//! `/challenges/{id}/standings`: the ranked, explained lines of a challenge, live while
+//! it runs and frozen once closed, each caller seeing only the lines of its scope.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::api::challenges::visible_challenge;
+use crate::api::pagination::PageRequest;
+use crate::auth::AuthUser;
+use crate::challenges::definition::RankingUnit;
+use crate::challenges::lifecycle::Status;
+use crate::challenges::standings::{self, Challenge, EntrantLine, StandingsCache, View};
+use crate::db::{DbConnection, Pool};
+use crate::error::AppError;
+use crate::models::standing::{self, StandingFilter};
+use crate::models::utc;
+use crate::scoring::objective::ValueUnit;
+use crate::scoring::{self, Adjustment, Totals};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_standings).service(get_standing);
+}
+
+/// Who a line is about.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntrantDto {
+    /// A participant's, team's, region's or organisation's id, after the ranking unit.
+    pub id: Uuid,
+    pub name: String,
+    pub unit: RankingUnit,
+}
+
+/// One line of the standings, with everything needed to explain it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "rank": 1,
+    "entrant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau", "unit": "participant"},
+    "raw_value": 1250000.0, "value_unit": "cents",
+    "adjustments": [{"kind": "divide_by_potential", "factor": 1.25, "before": 1250000.0, "after": 1000000.0, "explanation": "divided by the region's potential index 1.25"}],
+    "score": 1000000.0, "passed_threshold": true, "qualified": true,
+    "target": null, "progress_percent": null, "reached": null,
+    "totals": {"revenue_cents": 1250000, "units": 42, "baseline_revenue_cents": 0, "new_customers": 3, "last_sale_at": "2026-05-28T16:20:00"}
+}))]
+pub struct StandingLineDto {
+    /// 1-based; tied lines share a rank (1, 2, 2, 4); `null` when not ranked (below the
+    /// threshold, or the value is undefined).
+    pub rank: Option<u32>,
+    pub entrant: EntrantDto,
+    /// The objective's value before fairness adjustments; `null` when undefined (growth
+    /// without baseline revenue).
+    pub raw_value: Option<f64>,
+    pub value_unit: ValueUnit,
+    /// Each fairness step from the raw value to the score.
+    pub adjustments: Vec<Adjustment>,
+    pub score: Option<f64>,
+    /// Passed the threshold (or there is none) and the value is defined.
+    pub passed_threshold: bool,
+    /// Passed the threshold and, for incentives, reached the target.
+    pub qualified: bool,
+    /// Incentives: the target in the objective's unit.
+    pub target: Option<f64>,
+    /// Incentives: raw value / target × 100.
+    pub progress_percent: Option<f64>,
+    /// Incentives: whether the target is reached.
+    pub reached: Option<bool>,
+    /// The sums behind the value.
+    pub totals: Totals,
+    /// The line in words, step by step (in the single-line answer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Vec<String>>,
+}
+
+impl StandingLineDto {
+    fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
+        let line = entrant.line;
+        Self {
+            rank: line.rank,
+            entrant: EntrantDto {
+                id: line.entrant_id,
+                name: entrant.entrant_name,
+                unit: entrant.unit,
+            },
+            raw_value: line.raw_value,
+            value_unit,
+            adjustments: line.adjustments,
+            score: line.score,
+            passed_threshold: line.passed_threshold,
+            qualified: line.qualified,
+            target: line.target,
+            progress_percent: line.progress_percent,
+            reached: line.reached,
+            totals: line.totals,
+            explanation: None,
+        }
+    }
+}
+
+/// A page of standings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StandingsPage {
+    pub challenge_id: Uuid,
+    pub status: Status,
+    /// `true` once the challenge is closed: the lines no longer change.
+    pub frozen: bool,
+    /// When live lines were computed; every acknowledged sale is included.
+    pub computed_at: Option<DateTime<Utc>>,
+    pub items: Vec<StandingLineDto>,
+    /// Lines the caller may see, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StandingsQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+    /// Lines to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+fn frozen_filter(view: View) -> Option<StandingFilter> {
+    match view {
+        View::All => Some(StandingFilter::default()),
+        View::Region(id) => Some(StandingFilter {
+            region_id: Some(id),
+            ..StandingFilter::default()
+        }),
+        View::Organisation(id) => Some(StandingFilter {
+            organisation_id: Some(id),
+            ..StandingFilter::default()
+        }),
+        View::Entrant(id) => Some(StandingFilter {
+            entrant_id: Some(id),
+            ..StandingFilter::default()
+        }),
+        View::Nothing => None,
+    }
+}
+
+fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
+    serde_json::from_str(json).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "a frozen standings line is unreadable: {e}"
+        ))
+    })
+}
+
+/// Lines of one page, the total the caller may see, and when live lines were computed.
+type LinesPage = (Vec<EntrantLine>, i64, Option<DateTime<Utc>>);
+
+/// The caller's lines of a challenge, one page, and the total.
+fn read_page(
+    conn: &mut DbConnection,
+    cache: &StandingsCache,
+    caller: &AuthUser,
+    challenge: &Challenge,
+    page: PageRequest,
+) -> Result<LinesPage, AppError> {
+    let view = standings::view_for(conn, caller, challenge)?;
+    if challenge.status.is_frozen() {
+        let Some(filter) = frozen_filter(view) else {
+            return Ok((Vec::new(), 0, None));
+        };
+        let (rows, total) = standing::page(conn, challenge.id, &filter, page.limit, page.offset)?;
+        let lines = rows
+            .iter()
+            .map(|r| parse_line(&r.line))
+            .collect::<Result<_, _>>()?;
+        return Ok((lines, total, None));
+    }
+    let table = cache.live(conn, challenge)?;
+    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    let limit = usize::try_from(page.limit).unwrap_or(0);
+    let (lines, total) = if view == View::All {
+        (
+            table
+                .lines
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
+            table.lines.len(),
+        )
+    } else {
+        let visible: Vec<&EntrantLine> = table.lines.iter().filter(|l| view.shows(l)).collect();
+        let total = visible.len();
+        (
+            visible
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
+            total,
+        )
+    };
+    Ok((
+        lines,
+        i64::try_from(total).unwrap_or(i64::MAX),
+        table.computed_at.map(utc),
+    ))
+}
+
+/// The standings of a challenge, in rank order (unranked lines last).
+///
+/// While the challenge runs, lines are computed from the sales and include every
+/// acknowledged sale (the next read after a `POST /sales` answer reflects it). Once closed,
+/// the lines are frozen. A participant sees its own line, and every line when the
+/// challenge has `standings_visible`; a manager sees its region's lines; a partner its
+/// organisation's.
+#[utoipa::path(
+    tag = "standings",
+    params(("id" = Uuid, Path, description = "The challenge's id"), StandingsQuery),
+    responses(
+        (status = 200, description = "One page of standings", body = StandingsPage),
+        (status = 404, response = crate::api::docs::NotFound),
+        (status = 422, response = crate::api::docs::ValidationFailed),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/challenges/{id}/standings")]
+async fn list_standings(
+    caller: AuthUser,
+    pool: web::Data<Pool>,
+    cache: web::Data<StandingsCache>,
+    id: web::Path<Uuid>,
+    query: web::Query<StandingsQuery>,
+) -> Result<web::Json<StandingsPage>, AppError> {
+    let id = id.into_inner();
+    let page = PageRequest::parse(query.limit, query.offset)?;
+    let cache = cache.into_inner();
+    let (challenge, lines, total, computed_at) = pool
+        .run(move |conn| {
+            let row = visible_challenge(conn, &caller, id)?;
+            let challenge = Challenge::try_from(&row)?;
+            let (lines, total, computed_at) = read_page(conn, &cache, &caller, &challenge, page)?;
+            Ok((challenge, lines, total, computed_at))
+        })
+        .await?;
+    let unit = challenge.definition.objective.unit();
+    Ok(web::Json(StandingsPage {
+        challenge_id: challenge.id,
+        status: challenge.status,
+        frozen: challenge.status.is_frozen(),
+        computed_at,
+        items: lines
+            .into_iter()
+            .map(|l| StandingLineDto::new(l, unit))
+            .collect(),
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+/// One line with its whole explanation: raw value, each adjustment, score, threshold,
+/// target, rank. `entrant_id` is a participant's id (or a team's, region's or
+/// organisation's, after the challenge's ranking unit).
+#[utoipa::path(
+    tag = "standings",
+    params(
+        ("id" = Uuid, Path, description = "The challenge's id"),
+        ("entrant_id" = Uuid, Path, description = "The participant (or team, region, organisation)"),
+    ),
+    responses(
+        (status = 200, description = "The line, explained", body = StandingLineDto),
+        (status = 404, response = crate::api::docs::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/challenges/{id}/standings/{entrant_id}")]
+async fn get_standing(
+    caller: AuthUser,
+    pool: web::Data<Pool>,
+    cache: web::Data<StandingsCache>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<StandingLineDto>, AppError> {
+    let (id, entrant_id) = path.into_inner();
+    let cache = cache.into_inner();
+    let (challenge, line) = pool
+        .run(move |conn| {
+            let row = visible_challenge(conn, &caller, id)?;
+            let challenge = Challenge::try_from(&row)?;
+            let view = standings::view_for(conn, &caller, &challenge)?;
+            let line = if challenge.status.is_frozen() {
+                let filter = StandingFilter {
+                    entrant_id: Some(entrant_id),
+                    ..StandingFilter::default()
+                };
+                let (rows, _) = standing::page(conn, id, &filter, 1, 0)?;
+                rows.first().map(|r| parse_line(&r.line)).transpose()?
+            } else {
+                cache
+                    .live(conn, &challenge)?
+                    .lines
+                    .iter()
+                    .find(|l| l.entrant_id() == entrant_id)
+                    .cloned()
+            };
+            match line {
+                Some(line) if view.shows(&line) => Ok((challenge, line)),
+                _ => Err(AppError::NotFound("standing")),
+            }
+        })
+        .await?;
+    let rules = challenge.scoring_rules();
+    let explanation = scoring::explain(&rules, &line.line);
+    let mut dto = StandingLineDto::new(line, rules.objective.unit());
+    dto.explanation = Some(explanation);
+    Ok(web::Json(dto))
+}

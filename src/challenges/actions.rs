@@ -1,0 +1,57 @@
+//! Moving a challenge through its life, in one transaction with what each move implies:
+//! closing freezes the standings as they are at that moment.
+
+use diesel::Connection;
+use uuid::Uuid;
+
+use super::lifecycle::{self, Action};
+use super::standings::{self, Challenge};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::models::challenge::{self, ChallengeRow};
+use crate::models::now;
+use crate::models::standing::{self, StandingRow};
+
+/// Applies an action to a challenge; closing also freezes the standings, in the same transaction.
+pub fn apply(conn: &mut DbConnection, id: Uuid, action: Action) -> Result<ChallengeRow, AppError> {
+    conn.transaction(|conn| {
+        let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
+        let current = Challenge::try_from(&row)?;
+        let now = now();
+        let next = lifecycle::apply(current.status, action, now, row.starts_at, row.ends_at)
+            .map_err(|refusal| AppError::conflict(refusal.code, refusal.detail))?;
+        let moved = challenge::move_status(conn, id, current.status.as_str(), next.as_str(), now)?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "invalid_transition",
+                    "the challenge changed meanwhile; read it again",
+                )
+            })?;
+        if action == Action::Close {
+            freeze(conn, &current)?;
+        }
+        Ok(moved)
+    })
+}
+
+/// Stores the standings as they are now; they no longer change afterwards.
+fn freeze(conn: &mut DbConnection, challenge: &Challenge) -> Result<(), AppError> {
+    let table = standings::compute(conn, challenge)?;
+    let rows = table
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(position, line)| {
+            Ok(StandingRow {
+                challenge_id: challenge.id.to_string(),
+                entrant_id: line.entrant_id().to_string(),
+                position: i32::try_from(position).map_err(AppError::internal)?,
+                rank: line.line.rank.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+                region_id: line.region_id.map(|id| id.to_string()),
+                organisation_id: line.organisation_id.map(|id| id.to_string()),
+                line: serde_json::to_string(line).map_err(AppError::internal)?,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(standing::insert_all(conn, &rows)?)
+}

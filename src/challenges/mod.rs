@@ -1,0 +1,8 @@
+//! Challenges and incentives as the domain sees them: what one is made of
+//! ([`definition`]), how it moves through its life ([`lifecycle`]), and its standings,
+//! live or frozen ([`standings`]).
+
+pub mod actions;
+pub mod definition;
+pub mod lifecycle;
+pub mod standings;

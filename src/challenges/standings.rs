@@ -1,0 +1,394 @@
+//! A challenge's standings: computed live from the sales while it runs, or read back
+//! frozen once it is closed.
+//!
+//! Live standings are computed from the database's per-participant sums
+//! (`models::sale::totals`), grouped by the ranking unit, then scored and ranked by
+//! [`crate::scoring`]. A computed table is cached per challenge until the scoring version
+//! changes (every write that can change a score bumps it, on any API instance), so an
+//! acknowledged sale shows in the next read and unchanged data is never recomputed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::definition::{Definition, RankingUnit};
+use super::lifecycle::Status;
+use crate::auth::{AuthUser, Scope};
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::models::challenge::ChallengeRow;
+use crate::models::participant::{self, ParticipantFilter, ParticipantRow};
+use crate::models::{organisation, parse_id, region, sale, team};
+use crate::scoring::{
+    self, ChallengeKind, Entrant, Line, SaleFilter, ScoringRules, Sector, Window,
+};
+
+/// A challenge as the domain works with it, parsed from its row.
+#[derive(Debug, Clone)]
+pub struct Challenge {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: ChallengeKind,
+    pub status: Status,
+    pub period: Window,
+    pub baseline: Option<Window>,
+    pub currency: String,
+    pub unit: RankingUnit,
+    pub definition: Definition,
+    pub standings_visible: bool,
+}
+
+impl TryFrom<&ChallengeRow> for Challenge {
+    type Error = AppError;
+
+    fn try_from(row: &ChallengeRow) -> Result<Self, AppError> {
+        let corrupt = |what: &str| {
+            AppError::internal(anyhow::anyhow!(
+                "challenge {} has an invalid {what}",
+                row.id
+            ))
+        };
+        let kind = match row.kind.as_str() {
+            "competition" => ChallengeKind::Competition,
+            "incentive" => ChallengeKind::Incentive,
+            _ => return Err(corrupt("kind")),
+        };
+        let baseline = match (row.baseline_starts_at, row.baseline_ends_at) {
+            (Some(starts_at), Some(ends_at)) => Some(Window { starts_at, ends_at }),
+            _ => None,
+        };
+        Ok(Self {
+            id: parse_id(&row.id)?,
+            name: row.name.clone(),
+            kind,
+            status: Status::parse(&row.status).ok_or_else(|| corrupt("status"))?,
+            period: Window {
+                starts_at: row.starts_at,
+                ends_at: row.ends_at,
+            },
+            baseline,
+            currency: row.currency.clone(),
+            unit: RankingUnit::parse(&row.ranking_unit).ok_or_else(|| corrupt("ranking unit"))?,
+            definition: serde_json::from_str(&row.definition).map_err(|_| corrupt("definition"))?,
+            standings_visible: row.standings_visible,
+        })
+    }
+}
+
+impl Challenge {
+    pub fn scoring_rules(&self) -> ScoringRules {
+        ScoringRules {
+            kind: self.kind,
+            objective: self.definition.objective.clone(),
+            fairness: self.definition.fairness,
+            threshold: self.definition.threshold,
+            tie_break: self.definition.tie_break.clone(),
+            target: self.definition.target.clone(),
+        }
+    }
+
+    /// Which sale lines count: the currency, the audience's and objective's products (both
+    /// when both are set), and key accounts for key-account objectives.
+    pub fn sale_filter(&self) -> SaleFilter {
+        let audience = &self.definition.audience.product_ids;
+        let products = match (audience.is_empty(), self.definition.objective.products()) {
+            (true, None) => None,
+            (true, Some(objective)) => Some(objective.clone()),
+            (false, None) => Some(audience.clone()),
+            (false, Some(objective)) => Some(
+                audience
+                    .intersection(objective)
+                    .copied()
+                    .collect::<BTreeSet<_>>(),
+            ),
+        };
+        SaleFilter {
+            currency: self.currency.clone(),
+            products,
+            key_accounts_only: self.definition.objective.key_accounts_only(),
+        }
+    }
+
+    fn participant_filter(&self) -> ParticipantFilter {
+        let audience = &self.definition.audience;
+        ParticipantFilter {
+            only: None,
+            organisation_ids: audience.organisation_ids.iter().copied().collect(),
+            region_ids: audience.region_ids.iter().copied().collect(),
+            team_ids: audience.team_ids.iter().copied().collect(),
+            kinds: audience
+                .participant_kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// One line of the standings with who it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntrantLine {
+    pub entrant_name: String,
+    pub unit: RankingUnit,
+    /// The region the entrant belongs to (managers see their region's lines).
+    pub region_id: Option<Uuid>,
+    /// The organisation the entrant belongs to (partners see their organisation's lines).
+    pub organisation_id: Option<Uuid>,
+    pub line: Line,
+}
+
+impl EntrantLine {
+    pub fn entrant_id(&self) -> Uuid {
+        self.line.entrant_id
+    }
+}
+
+/// A computed standings table, in display order.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub lines: Vec<EntrantLine>,
+    /// When it was computed (UTC).
+    pub computed_at: Option<NaiveDateTime>,
+}
+
+/// Who an entrant is, before scoring.
+struct EntrantInfo {
+    name: String,
+    region_id: Option<Uuid>,
+    organisation_id: Option<Uuid>,
+    sector: Sector,
+}
+
+fn opt_id(value: &Option<String>) -> Result<Option<Uuid>, AppError> {
+    value.as_deref().map(parse_id).transpose()
+}
+
+/// Computes the live standings from the database.
+pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, AppError> {
+    let participants = participant::all(conn, &challenge.participant_filter())?;
+    let regions: HashMap<String, region::RegionRow> = region::all(conn)?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let sector_of = |region_id: &Option<String>| {
+        region_id
+            .as_ref()
+            .and_then(|id| regions.get(id))
+            .map_or(Sector::NEUTRAL, |r| Sector {
+                potential_index: r.potential_index,
+                market_share: r.market_share,
+            })
+    };
+    let sums = sale::totals(
+        conn,
+        &challenge.sale_filter(),
+        challenge.period,
+        challenge.baseline,
+        matches!(
+            challenge.definition.objective,
+            scoring::Objective::NewCustomers {}
+        ),
+    )?;
+
+    // Who each entrant is, and which participants' sums it adds up.
+    let mut infos: HashMap<Uuid, EntrantInfo> = HashMap::new();
+    let mut members: Vec<(Uuid, &ParticipantRow)> = Vec::with_capacity(participants.len());
+    match challenge.unit {
+        RankingUnit::Participant => {
+            for p in &participants {
+                let id = parse_id(&p.id)?;
+                infos.insert(
+                    id,
+                    EntrantInfo {
+                        name: p.name.clone(),
+                        region_id: opt_id(&p.region_id)?,
+                        organisation_id: Some(parse_id(&p.organisation_id)?),
+                        sector: sector_of(&p.region_id),
+                    },
+                );
+                members.push((id, p));
+            }
+        }
+        RankingUnit::Team => {
+            let teams: HashMap<String, team::TeamRow> = team::all(conn)?
+                .into_iter()
+                .map(|t| (t.id.clone(), t))
+                .collect();
+            for p in &participants {
+                let Some(team) = p.team_id.as_ref().and_then(|id| teams.get(id)) else {
+                    continue;
+                };
+                let id = parse_id(&team.id)?;
+                if let std::collections::hash_map::Entry::Vacant(slot) = infos.entry(id) {
+                    slot.insert(EntrantInfo {
+                        name: team.name.clone(),
+                        region_id: opt_id(&team.region_id)?,
+                        organisation_id: Some(parse_id(&team.organisation_id)?),
+                        sector: sector_of(&team.region_id),
+                    });
+                }
+                members.push((id, p));
+            }
+        }
+        RankingUnit::Region => {
+            for p in &participants {
+                let Some(r) = p.region_id.as_ref().and_then(|id| regions.get(id)) else {
+                    continue;
+                };
+                let id = parse_id(&r.id)?;
+                infos.entry(id).or_insert_with(|| EntrantInfo {
+                    name: r.name.clone(),
+                    region_id: Some(id),
+                    organisation_id: None,
+                    sector: Sector {
+                        potential_index: r.potential_index,
+                        market_share: r.market_share,
+                    },
+                });
+                members.push((id, p));
+            }
+        }
+        RankingUnit::Organisation => {
+            let names: HashMap<String, String> = organisation::all(conn)?
+                .into_iter()
+                .map(|o| (o.id, o.name))
+                .collect();
+            for p in &participants {
+                let id = parse_id(&p.organisation_id)?;
+                infos.entry(id).or_insert_with(|| EntrantInfo {
+                    name: names.get(&p.organisation_id).cloned().unwrap_or_default(),
+                    region_id: None,
+                    organisation_id: Some(id),
+                    sector: Sector::NEUTRAL,
+                });
+                members.push((id, p));
+            }
+        }
+    }
+    let mut totals: HashMap<Uuid, scoring::Totals> = infos
+        .keys()
+        .map(|id| (*id, scoring::Totals::default()))
+        .collect();
+    for (entrant, p) in members {
+        if let Some(sum) = sums.get(&p.id) {
+            let entry = totals.entry(entrant).or_default();
+            *entry = entry.merge(*sum);
+        }
+    }
+    let entrants: Vec<Entrant> = totals
+        .into_iter()
+        .map(|(id, totals)| Entrant {
+            id,
+            totals,
+            sector: infos.get(&id).map_or(Sector::NEUTRAL, |i| i.sector),
+        })
+        .collect();
+    let lines = scoring::standings(&challenge.scoring_rules(), &entrants)
+        .into_iter()
+        .map(|line| with_entrant(line, challenge.unit, &infos))
+        .collect();
+    Ok(Table {
+        lines,
+        computed_at: Some(crate::models::now()),
+    })
+}
+
+fn with_entrant(line: Line, unit: RankingUnit, infos: &HashMap<Uuid, EntrantInfo>) -> EntrantLine {
+    let info = infos.get(&line.entrant_id);
+    EntrantLine {
+        entrant_name: info.map(|i| i.name.clone()).unwrap_or_default(),
+        unit,
+        region_id: info.and_then(|i| i.region_id),
+        organisation_id: info.and_then(|i| i.organisation_id),
+        line,
+    }
+}
+
+/// Computed tables by challenge, with the scoring version they were computed at.
+#[derive(Default)]
+pub struct StandingsCache {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<Table>)>>,
+}
+
+impl StandingsCache {
+    /// The live table of a challenge: cached if nothing changed since, else computed.
+    pub fn live(
+        &self,
+        conn: &mut DbConnection,
+        challenge: &Challenge,
+    ) -> Result<Arc<Table>, AppError> {
+        let version = crate::models::scoring_version(conn)?;
+        if let Some((cached_version, table)) = self.lock().get(&challenge.id) {
+            if *cached_version == version {
+                return Ok(Arc::clone(table));
+            }
+        }
+        let table = Arc::new(compute(conn, challenge)?);
+        self.lock()
+            .insert(challenge.id, (version, Arc::clone(&table)));
+        Ok(table)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<Table>)>> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is
+        // still a valid cache.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The lines of a standings table a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    All,
+    Region(Uuid),
+    Organisation(Uuid),
+    /// One entrant's line only (a participant's own).
+    Entrant(Uuid),
+    Nothing,
+}
+
+impl View {
+    pub fn shows(&self, line: &EntrantLine) -> bool {
+        match *self {
+            View::All => true,
+            View::Region(id) => line.region_id == Some(id),
+            View::Organisation(id) => line.organisation_id == Some(id),
+            View::Entrant(id) => line.entrant_id() == id,
+            View::Nothing => false,
+        }
+    }
+}
+
+/// What `caller` may see of a challenge's standings. A participant sees its own line
+/// (its team's, region's or organisation's for other units), and every line when the
+/// challenge makes standings visible; managers their region's lines; partners their
+/// organisation's.
+pub fn view_for(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    challenge: &Challenge,
+) -> Result<View, AppError> {
+    Ok(match caller.scope {
+        Scope::Everything => View::All,
+        Scope::Region(id) => View::Region(id),
+        Scope::Organisation(id) => View::Organisation(id),
+        Scope::Participant(_) if challenge.standings_visible => View::All,
+        Scope::Participant(id) => {
+            let Some(p) = participant::find(conn, id)? else {
+                return Ok(View::Nothing);
+            };
+            let own = match challenge.unit {
+                RankingUnit::Participant => Some(id),
+                RankingUnit::Team => opt_id(&p.team_id)?,
+                RankingUnit::Region => opt_id(&p.region_id)?,
+                RankingUnit::Organisation => Some(parse_id(&p.organisation_id)?),
+            };
+            own.map_or(View::Nothing, View::Entrant)
+        }
+    })
+}

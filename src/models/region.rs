@@ -1,0 +1,97 @@
+//! Sectors, each with its potential index (IRV) and the company's market share there.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::{contains_pattern, order_by_name_sort, ListParams};
+use crate::db::DbConnection;
+use crate::schema::regions;
+
+#[derive(Debug, Clone, Queryable, Insertable)]
+#[diesel(table_name = regions)]
+pub struct RegionRow {
+    pub id: String,
+    pub name: String,
+    pub potential_index: f64,
+    pub market_share: f64,
+    pub manager_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The changes of a region update; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = regions)]
+pub struct RegionChanges {
+    pub name: Option<String>,
+    pub potential_index: Option<f64>,
+    pub market_share: Option<f64>,
+    pub manager_id: Option<Option<String>>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &RegionRow) -> QueryResult<RegionRow> {
+    diesel::insert_into(regions::table)
+        .values(row)
+        .returning(regions::all_columns)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<RegionRow>> {
+    regions::table.find(id.to_string()).first(conn).optional()
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<RegionRow>> {
+    regions::table.load(conn)
+}
+
+/// One page of regions, optionally only one (a scoped caller's own).
+pub fn list(
+    conn: &mut DbConnection,
+    only: Option<Uuid>,
+    params: &ListParams,
+) -> QueryResult<(Vec<RegionRow>, i64)> {
+    let filtered = || {
+        let mut query = regions::table.into_boxed();
+        if let Some(id) = only {
+            query = query.filter(regions::id.eq(id.to_string()));
+        }
+        if let Some(part) = &params.name_contains {
+            query = query.filter(regions::name.like(contains_pattern(part)).escape('\\'));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = order_by_name_sort!(filtered(), regions, params.sort)
+        .limit(params.limit)
+        .offset(params.offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Applies changes; `None` when there is no such region. Scores depend on regions, so
+/// cached standings are invalidated.
+pub fn update(
+    conn: &mut DbConnection,
+    id: Uuid,
+    changes: &RegionChanges,
+) -> QueryResult<Option<RegionRow>> {
+    conn.transaction(|conn| {
+        let Some(current) = find(conn, id)? else {
+            return Ok(None);
+        };
+        let row = if changes.name.is_none()
+            && changes.potential_index.is_none()
+            && changes.market_share.is_none()
+            && changes.manager_id.is_none()
+        {
+            current
+        } else {
+            diesel::update(regions::table.find(id.to_string()))
+                .set(changes)
+                .returning(regions::all_columns)
+                .get_result(conn)?
+        };
+        super::bump_scoring_version(conn)?;
+        Ok(Some(row))
+    })
+}

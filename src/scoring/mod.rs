@@ -1,0 +1,235 @@
+//! Scoring: from each entrant's sums to a ranked, explained standings table. Plain
+//! functions, without HTTP or SQL, so they are unit- and property-tested directly.
+//!
+//! The path of one line: [`Totals`] (sums of sales) → the objective's raw value
+//! ([`objective`]) → fairness adjustments ([`fairness`]) → score → threshold → target and
+//! progress (incentives) → rank among the others ([`ranking`]).
+
+pub mod fairness;
+pub mod objective;
+pub mod ranking;
+pub mod totals;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use fairness::{Adjustment, Fairness, Sector};
+pub use objective::Objective;
+pub use ranking::TieBreak;
+pub use totals::{SaleFact, SaleFilter, Totals, Window};
+
+/// Competition (participants against each other) or incentive (each against its target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeKind {
+    Competition,
+    Incentive,
+}
+
+/// What a threshold is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdBasis {
+    /// The objective's raw value.
+    Raw,
+    /// The score after fairness adjustments.
+    Score,
+}
+
+/// The minimum to be ranked (competitions) or to qualify (incentives).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"basis": "raw", "minimum": 500000}))]
+pub struct Threshold {
+    pub basis: ThresholdBasis,
+    /// In the objective's unit (minor units for revenue).
+    pub minimum: f64,
+}
+
+/// An incentive's target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    /// The same value for everyone, in the objective's unit, with optional values per
+    /// entrant (participant, team, region or organisation id).
+    Absolute {
+        value: f64,
+        #[serde(default)]
+        per_entrant: BTreeMap<Uuid, f64>,
+    },
+    /// The baseline revenue plus this percentage (revenue objectives only).
+    GrowthPercent { percent: f64 },
+}
+
+impl Target {
+    /// The target of one entrant; `None` where a growth target has no baseline.
+    pub fn for_entrant(&self, id: Uuid, totals: &Totals) -> Option<f64> {
+        match self {
+            Target::Absolute { value, per_entrant } => Some(*per_entrant.get(&id).unwrap_or(value)),
+            Target::GrowthPercent { percent } => (totals.baseline_revenue_cents > 0)
+                .then(|| totals.baseline_revenue_cents as f64 * (1.0 + percent / 100.0)),
+        }
+    }
+}
+
+/// Everything that decides a challenge's standings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoringRules {
+    pub kind: ChallengeKind,
+    pub objective: Objective,
+    pub fairness: Fairness,
+    pub threshold: Option<Threshold>,
+    pub tie_break: Vec<TieBreak>,
+    pub target: Option<Target>,
+}
+
+/// One entrant to score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entrant {
+    pub id: Uuid,
+    pub totals: Totals,
+    pub sector: Sector,
+}
+
+/// One scored line, before or after ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    pub entrant_id: Uuid,
+    /// 1-based; tied lines share a rank (1, 2, 2, 4); `None` when not ranked (below the
+    /// threshold, or the value is undefined).
+    pub rank: Option<u32>,
+    pub raw_value: Option<f64>,
+    pub adjustments: Vec<Adjustment>,
+    pub score: Option<f64>,
+    /// The value is defined and passes the threshold (if any): the line is ranked.
+    pub passed_threshold: bool,
+    /// Passed the threshold (and, for incentives, reached the target).
+    pub qualified: bool,
+    pub target: Option<f64>,
+    pub progress_percent: Option<f64>,
+    pub reached: Option<bool>,
+    pub totals: Totals,
+}
+
+/// Scores one entrant, without its rank.
+pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
+    let raw_value = rules.objective.value(&entrant.totals);
+    let (adjustments, score) = match raw_value {
+        Some(raw) => {
+            let (steps, score) =
+                fairness::adjust(raw, &rules.objective, &rules.fairness, entrant.sector);
+            (steps, Some(score))
+        }
+        None => (Vec::new(), None),
+    };
+    let passes_threshold = match (rules.threshold, raw_value, score) {
+        (_, None, _) | (_, _, None) => false,
+        (None, _, _) => true,
+        (Some(t), Some(raw), Some(score)) => match t.basis {
+            ThresholdBasis::Raw => raw >= t.minimum,
+            ThresholdBasis::Score => score >= t.minimum,
+        },
+    };
+    let target = rules
+        .target
+        .as_ref()
+        .and_then(|t| t.for_entrant(entrant.id, &entrant.totals));
+    let progress_percent = match (raw_value, target) {
+        (Some(raw), Some(target)) if target > 0.0 => Some(raw / target * 100.0),
+        _ => None,
+    };
+    let reached = match (raw_value, target) {
+        (Some(raw), Some(target)) => Some(raw >= target),
+        (_, _) if rules.target.is_some() => Some(false),
+        _ => None,
+    };
+    let qualified = passes_threshold
+        && match rules.kind {
+            ChallengeKind::Competition => true,
+            ChallengeKind::Incentive => reached.unwrap_or(false),
+        };
+    Line {
+        entrant_id: entrant.id,
+        rank: None,
+        raw_value,
+        adjustments,
+        score,
+        passed_threshold: passes_threshold,
+        qualified,
+        target,
+        progress_percent,
+        reached,
+        totals: entrant.totals,
+    }
+}
+
+/// The standings: every entrant scored, ranked lines first in rank order, then the
+/// others. The result does not depend on the order of `entrants`.
+pub fn standings(rules: &ScoringRules, entrants: &[Entrant]) -> Vec<Line> {
+    let lines: Vec<Line> = entrants.iter().map(|e| score(rules, e)).collect();
+    ranking::rank(rules, lines)
+}
+
+/// The line in words, step by step: raw value, each adjustment, threshold, target, rank.
+pub fn explain(rules: &ScoringRules, line: &Line) -> Vec<String> {
+    use objective::ValueUnit;
+    let unit = match rules.objective.unit() {
+        ValueUnit::Cents => "minor units",
+        ValueUnit::Units => "units",
+        ValueUnit::Customers => "new customers",
+        ValueUnit::Percent => "% growth",
+    };
+    let mut steps = Vec::new();
+    match line.raw_value {
+        Some(raw) => steps.push(format!("raw value: {raw} {unit}")),
+        None => steps.push("raw value: undefined (no baseline revenue to grow from)".to_owned()),
+    }
+    for adjustment in &line.adjustments {
+        steps.push(format!(
+            "{}: {} → {}",
+            adjustment.explanation, adjustment.before, adjustment.after
+        ));
+    }
+    if let Some(score) = line.score {
+        steps.push(format!("score: {score}"));
+    }
+    if let Some(t) = rules.threshold {
+        let basis = match t.basis {
+            ThresholdBasis::Raw => "raw value",
+            ThresholdBasis::Score => "score",
+        };
+        let verdict = if line.passed_threshold {
+            "passed"
+        } else {
+            "not reached"
+        };
+        steps.push(format!(
+            "threshold: {basis} at least {}: {verdict}",
+            t.minimum
+        ));
+    }
+    if let Some(target) = line.target {
+        let progress = line
+            .progress_percent
+            .map_or_else(String::new, |p| format!(", progress {p:.1} %"));
+        let verdict = if line.reached == Some(true) {
+            "reached"
+        } else {
+            "not reached yet"
+        };
+        steps.push(format!("target: {target} {unit}{progress}: {verdict}"));
+    } else if rules.target.is_some() {
+        steps.push("target: undefined (no baseline revenue to grow from)".to_owned());
+    }
+    match line.rank {
+        Some(rank) => steps.push(format!("rank: {rank}")),
+        None => steps.push("not ranked".to_owned()),
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! The built-in objectives: what a challenge measures, and the exact value each one takes
+//! from an entrant's [`Totals`].
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::totals::Totals;
+
+/// What a challenge measures over its period. Every amount is net of reversals (returns
+/// and cancellations), and only sales in the challenge's currency and of its audience's
+/// products count. A sale counts in the period when `sold_at` is at or after `starts_at`
+/// and before `ends_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Objective {
+    /// Net revenue in the period, in minor units.
+    Revenue {},
+    /// Net units sold in the period.
+    Units {},
+    /// Customers won: customers with net positive revenue in the period and no net
+    /// positive revenue with the same entrant at any time before the period.
+    NewCustomers {},
+    /// Revenue growth in percent: (period − baseline) / baseline × 100, with the baseline
+    /// period of the challenge. Undefined (not ranked) when the baseline revenue is zero or
+    /// less.
+    RevenueGrowth {},
+    /// Product placement: net units of the given products in the period.
+    ProductUnits {
+        #[schema(min_items = 1)]
+        product_ids: BTreeSet<Uuid>,
+    },
+    /// Product placement: net revenue of the given products in the period.
+    ProductRevenue {
+        #[schema(min_items = 1)]
+        product_ids: BTreeSet<Uuid>,
+    },
+    /// Net revenue with key-account customers in the period.
+    KeyAccountRevenue {},
+    /// Revenue growth in percent on key-account customers, as `revenue_growth`.
+    KeyAccountGrowth {},
+}
+
+/// The unit of an objective's raw value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueUnit {
+    /// Minor units of the challenge's currency.
+    Cents,
+    Units,
+    Customers,
+    Percent,
+}
+
+impl Objective {
+    /// Growth objectives compare the period with the baseline period.
+    pub fn is_growth(&self) -> bool {
+        matches!(
+            self,
+            Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {}
+        )
+    }
+
+    pub fn unit(&self) -> ValueUnit {
+        match self {
+            Objective::Revenue {}
+            | Objective::ProductRevenue { .. }
+            | Objective::KeyAccountRevenue {} => ValueUnit::Cents,
+            Objective::Units {} | Objective::ProductUnits { .. } => ValueUnit::Units,
+            Objective::NewCustomers {} => ValueUnit::Customers,
+            Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {} => ValueUnit::Percent,
+        }
+    }
+
+    /// The products this objective restricts sales to, if any.
+    pub fn products(&self) -> Option<&BTreeSet<Uuid>> {
+        match self {
+            Objective::ProductUnits { product_ids } | Objective::ProductRevenue { product_ids } => {
+                Some(product_ids)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether only key-account sales count.
+    pub fn key_accounts_only(&self) -> bool {
+        matches!(
+            self,
+            Objective::KeyAccountRevenue {} | Objective::KeyAccountGrowth {}
+        )
+    }
+
+    /// The raw value, or `None` where it is undefined (growth without a baseline).
+    pub fn value(&self, totals: &Totals) -> Option<f64> {
+        match self {
+            Objective::Revenue {}
+            | Objective::ProductRevenue { .. }
+            | Objective::KeyAccountRevenue {} => Some(totals.revenue_cents as f64),
+            Objective::Units {} | Objective::ProductUnits { .. } => Some(totals.units as f64),
+            Objective::NewCustomers {} => Some(totals.new_customers as f64),
+            Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {} => {
+                growth_percent(totals.revenue_cents, totals.baseline_revenue_cents)
+            }
+        }
+    }
+}
+
+/// (current − baseline) / baseline × 100, undefined when the baseline is not positive.
+pub fn growth_percent(current: i64, baseline: i64) -> Option<f64> {
+    (baseline > 0).then(|| (current - baseline) as f64 / baseline as f64 * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(revenue: i64, baseline: i64) -> Totals {
+        Totals {
+            revenue_cents: revenue,
+            units: 7,
+            baseline_revenue_cents: baseline,
+            new_customers: 2,
+            last_sale_at: None,
+        }
+    }
+
+    #[test]
+    fn values_follow_their_definition() {
+        let t = totals(15_000, 10_000);
+        assert_eq!(Objective::Revenue {}.value(&t), Some(15_000.0));
+        assert_eq!(Objective::Units {}.value(&t), Some(7.0));
+        assert_eq!(Objective::NewCustomers {}.value(&t), Some(2.0));
+        assert_eq!(Objective::RevenueGrowth {}.value(&t), Some(50.0));
+        assert_eq!(Objective::RevenueGrowth {}.value(&totals(50, 0)), None);
+        assert_eq!(
+            Objective::KeyAccountGrowth {}.value(&totals(50, 100)),
+            Some(-50.0)
+        );
+    }
+
+    #[test]
+    fn the_wire_format_is_tagged() {
+        let parsed: Objective = serde_json::from_str(
+            r#"{"type":"product_units","product_ids":["00000000-0000-0000-0000-000000000001"]}"#,
+        )
+        .expect("valid");
+        assert_eq!(parsed.unit(), ValueUnit::Units);
+        assert!(parsed.products().is_some());
+        assert!(serde_json::from_str::<Objective>(r#"{"type":"revenue","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<Objective>(
+            r#"{"type":"product_units","product_ids":[],"x":1}"#
+        )
+        .is_err());
+        assert_eq!(
+            serde_json::from_str::<Objective>(r#"{"type":"revenue"}"#).expect("valid"),
+            Objective::Revenue {}
+        );
+    }
+}

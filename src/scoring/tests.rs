@@ -1,0 +1,300 @@
+//! Scoring as a whole: thresholds, ties, tie-breaks, incentives, and properties that must
+//! hold for any input.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+
+use super::*;
+
+fn rules(kind: ChallengeKind) -> ScoringRules {
+    ScoringRules {
+        kind,
+        objective: Objective::Revenue {},
+        fairness: Fairness::default(),
+        threshold: None,
+        tie_break: Vec::new(),
+        target: None,
+    }
+}
+
+fn entrant(n: u128, revenue: i64) -> Entrant {
+    Entrant {
+        id: Uuid::from_u128(n),
+        totals: Totals {
+            revenue_cents: revenue,
+            units: revenue / 100,
+            ..Totals::default()
+        },
+        sector: Sector::NEUTRAL,
+    }
+}
+
+fn ranks(lines: &[Line]) -> Vec<(u128, Option<u32>)> {
+    lines
+        .iter()
+        .map(|l| (l.entrant_id.as_u128(), l.rank))
+        .collect()
+}
+
+#[test]
+fn equal_scores_share_a_rank_without_tie_break() {
+    let lines = standings(
+        &rules(ChallengeKind::Competition),
+        &[
+            entrant(1, 500),
+            entrant(2, 300),
+            entrant(3, 300),
+            entrant(4, 100),
+        ],
+    );
+    assert_eq!(
+        ranks(&lines),
+        [(1, Some(1)), (2, Some(2)), (3, Some(2)), (4, Some(4))]
+    );
+}
+
+#[test]
+fn the_tie_break_chain_separates_ties_in_order() {
+    let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).and_then(|d| d.and_hms_opt(9, 0, 0));
+    let mut a = entrant(1, 300);
+    a.totals.last_sale_at = day(20);
+    let mut b = entrant(2, 300);
+    b.totals.last_sale_at = day(10);
+    let mut c = entrant(3, 300);
+    c.totals.last_sale_at = day(10);
+    c.totals.units = 99;
+    let mut r = rules(ChallengeKind::Competition);
+    r.tie_break = vec![TieBreak::FirstToReach, TieBreak::MoreUnits];
+    let lines = standings(&r, &[a, b, c]);
+    assert_eq!(ranks(&lines), [(3, Some(1)), (2, Some(2)), (1, Some(3))]);
+}
+
+#[test]
+fn fairness_can_reverse_the_raw_order() {
+    let mut rich = entrant(1, 1_200);
+    rich.sector = Sector {
+        potential_index: 1.5,
+        market_share: 0.0,
+    };
+    let mut poor = entrant(2, 1_000);
+    poor.sector = Sector {
+        potential_index: 0.8,
+        market_share: 0.0,
+    };
+    let mut r = rules(ChallengeKind::Competition);
+    r.fairness.divide_by_potential = true;
+    let lines = standings(&r, &[rich, poor]);
+    assert_eq!(ranks(&lines), [(2, Some(1)), (1, Some(2))]);
+    assert_eq!(lines[0].score, Some(1_250.0));
+    assert_eq!(lines[1].score, Some(800.0));
+    assert_eq!(lines[1].raw_value, Some(1_200.0));
+}
+
+#[test]
+fn below_the_threshold_is_listed_last_and_unranked() {
+    let mut r = rules(ChallengeKind::Competition);
+    r.threshold = Some(Threshold {
+        basis: ThresholdBasis::Raw,
+        minimum: 250.0,
+    });
+    let lines = standings(&r, &[entrant(1, 100), entrant(2, 300), entrant(3, 250)]);
+    assert_eq!(ranks(&lines), [(2, Some(1)), (3, Some(2)), (1, None)]);
+    assert!(!lines[2].qualified && !lines[2].passed_threshold);
+}
+
+#[test]
+fn growth_without_a_baseline_is_not_ranked() {
+    let mut r = rules(ChallengeKind::Competition);
+    r.objective = Objective::RevenueGrowth {};
+    let mut with_baseline = entrant(1, 1_100);
+    with_baseline.totals.baseline_revenue_cents = 1_000;
+    let lines = standings(&r, &[entrant(2, 5_000), with_baseline]);
+    assert_eq!(ranks(&lines), [(1, Some(1)), (2, None)]);
+    assert!(lines[1].score.is_none());
+    let growth = lines[0].raw_value.expect("defined");
+    assert!((growth - 10.0).abs() < 1e-9);
+}
+
+#[test]
+fn incentives_qualify_whoever_reaches_the_target() {
+    let mut r = rules(ChallengeKind::Incentive);
+    r.target = Some(Target::Absolute {
+        value: 1_000.0,
+        per_entrant: BTreeMap::from([(Uuid::from_u128(3), 200.0)]),
+    });
+    let lines = standings(&r, &[entrant(1, 1_500), entrant(2, 800), entrant(3, 300)]);
+    let by_id = |id: u128| {
+        lines
+            .iter()
+            .find(|l| l.entrant_id.as_u128() == id)
+            .expect("line")
+    };
+    assert!(by_id(1).qualified && by_id(3).qualified && !by_id(2).qualified);
+    assert_eq!(by_id(3).progress_percent, Some(150.0));
+    assert_eq!(by_id(2).reached, Some(false));
+    // Ranked by progress: 3 (150 %) then 1 (150 %) share the top; 2 (80 %) follows.
+    assert_eq!(by_id(1).rank, Some(1));
+    assert_eq!(by_id(3).rank, Some(1));
+    assert_eq!(by_id(2).rank, Some(3));
+}
+
+#[test]
+fn a_growth_target_builds_on_the_baseline() {
+    let mut r = rules(ChallengeKind::Incentive);
+    r.target = Some(Target::GrowthPercent { percent: 10.0 });
+    let mut grower = entrant(1, 1_100);
+    grower.totals.baseline_revenue_cents = 1_000;
+    let mut newcomer = entrant(2, 1_100);
+    newcomer.totals.baseline_revenue_cents = 0;
+    let lines = standings(&r, &[grower, newcomer]);
+    let grower = lines
+        .iter()
+        .find(|l| l.entrant_id.as_u128() == 1)
+        .expect("line");
+    assert!(grower.reached == Some(true) && grower.qualified);
+    let target = grower.target.expect("a target");
+    assert!((target - 1_100.0).abs() < 1e-9);
+    let newcomer = lines
+        .iter()
+        .find(|l| l.entrant_id.as_u128() == 2)
+        .expect("line");
+    assert_eq!(newcomer.reached, Some(false));
+    assert!(!newcomer.qualified);
+}
+
+fn arb_entrants() -> impl Strategy<Value = Vec<Entrant>> {
+    prop::collection::vec((0i64..20, 1u8..4, 0u32..5), 0..25).prop_map(|specs| {
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (revenue, potential, day))| {
+                let mut e = entrant(i as u128 + 1, revenue * 100);
+                e.sector = Sector {
+                    potential_index: f64::from(potential) / 2.0,
+                    market_share: 0.2,
+                };
+                e.totals.last_sale_at =
+                    NaiveDate::from_ymd_opt(2026, 5, day + 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+                e
+            })
+            .collect()
+    })
+}
+
+fn arb_rules() -> impl Strategy<Value = ScoringRules> {
+    (
+        any::<bool>(),
+        prop::option::of(0.0f64..1_500.0),
+        prop::collection::vec(
+            prop_oneof![
+                Just(TieBreak::HigherRawValue),
+                Just(TieBreak::FirstToReach),
+                Just(TieBreak::MoreUnits)
+            ],
+            0..3,
+        ),
+    )
+        .prop_map(|(fair, minimum, tie_break)| ScoringRules {
+            kind: ChallengeKind::Competition,
+            objective: Objective::Revenue {},
+            fairness: Fairness {
+                divide_by_potential: fair,
+                weight_growth_by_market_share: false,
+            },
+            threshold: minimum.map(|minimum| Threshold {
+                basis: ThresholdBasis::Score,
+                minimum,
+            }),
+            tie_break,
+            target: None,
+        })
+}
+
+proptest! {
+    #[test]
+    fn input_order_never_changes_the_standings(entrants in arb_entrants(), r in arb_rules()) {
+        let forward = standings(&r, &entrants);
+        let mut reversed_input = entrants.clone();
+        reversed_input.reverse();
+        prop_assert_eq!(&forward, &standings(&r, &reversed_input));
+        let mut rotated = entrants.clone();
+        if !rotated.is_empty() {
+            rotated.rotate_left(entrants.len() / 2);
+        }
+        prop_assert_eq!(forward, standings(&r, &rotated));
+    }
+
+    #[test]
+    fn ranks_are_competition_ranks(entrants in arb_entrants(), r in arb_rules()) {
+        let lines = standings(&r, &entrants);
+        prop_assert_eq!(lines.len(), entrants.len());
+        let ranked: Vec<&Line> = lines.iter().take_while(|l| l.rank.is_some()).collect();
+        prop_assert!(lines[ranked.len()..].iter().all(|l| l.rank.is_none()), "unranked lines come last");
+        for (index, line) in ranked.iter().enumerate() {
+            let rank = line.rank.unwrap_or_default() as usize;
+            // A rank is one more than the number of lines strictly ahead.
+            prop_assert!(rank <= index + 1);
+            if index > 0 {
+                let previous = ranked[index - 1].rank.unwrap_or_default() as usize;
+                prop_assert!(rank == previous || rank == index + 1);
+            } else {
+                prop_assert_eq!(rank, 1);
+            }
+            // Nobody ranked has a lower score than someone ranked after them.
+            if index > 0 {
+                prop_assert!(ranked[index - 1].score >= line.score);
+            }
+        }
+    }
+
+    #[test]
+    fn the_threshold_decides_who_is_ranked(entrants in arb_entrants(), r in arb_rules()) {
+        for line in standings(&r, &entrants) {
+            let passes = match r.threshold {
+                Some(t) => line.score.is_some_and(|s| s >= t.minimum),
+                None => line.score.is_some(),
+            };
+            prop_assert_eq!(line.rank.is_some(), passes);
+            prop_assert_eq!(line.qualified, passes);
+        }
+    }
+
+    #[test]
+    fn without_tie_break_equal_scores_share_a_rank(entrants in arb_entrants()) {
+        let mut r = rules(ChallengeKind::Competition);
+        r.tie_break.clear();
+        let lines = standings(&r, &entrants);
+        for pair in lines.windows(2) {
+            if pair[0].score == pair[1].score {
+                prop_assert_eq!(pair[0].rank, pair[1].rank);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_line_is_explained_step_by_step() {
+    let mut r = rules(ChallengeKind::Competition);
+    r.fairness.divide_by_potential = true;
+    r.threshold = Some(Threshold {
+        basis: ThresholdBasis::Raw,
+        minimum: 100.0,
+    });
+    let mut e = entrant(1, 1_250);
+    e.sector = Sector {
+        potential_index: 1.25,
+        market_share: 0.0,
+    };
+    let lines = standings(&r, &[e]);
+    let steps = explain(&r, &lines[0]);
+    assert_eq!(
+        steps,
+        [
+            "raw value: 1250 minor units",
+            "divided by the region's potential index 1.25: 1250 → 1000",
+            "score: 1000",
+            "threshold: raw value at least 100: passed",
+            "rank: 1",
+        ]
+    );
+}
