@@ -47,19 +47,21 @@ pub fn key_of(req: &HttpRequest) -> Result<Option<String>, AppError> {
 
 /// A fingerprint of what a request asks: method, path, content type and body.
 pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    fingerprint_of(req.method().as_str(), req.path(), content_type, body)
+}
+
+/// [`fingerprint`] from its parts.
+pub fn fingerprint_of(method: &str, path: &str, content_type: &[u8], body: &[u8]) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(req.method().as_str());
-    hasher.update([0]);
-    hasher.update(req.path());
-    hasher.update([0]);
-    hasher.update(
-        req.headers()
-            .get("content-type")
-            .map(|v| v.as_bytes())
-            .unwrap_or_default(),
-    );
-    hasher.update([0]);
-    hasher.update(body);
+    for part in [method.as_bytes(), path.as_bytes(), content_type, body] {
+        hasher.update(part);
+        hasher.update([0]);
+    }
     format!("{:x}", hasher.finalize())
 }
 

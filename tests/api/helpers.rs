@@ -102,6 +102,7 @@ pub struct Caller {
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
     pub http: reqwest::Client,
     pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
@@ -158,12 +159,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_logs();
     let (db, mut settings) = test_database();
     adjust(&mut settings);
+    let database_url = settings.database_url.clone();
     let app = Application::build(settings).expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        database_url,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -174,6 +177,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    /// A direct connection to the test's database, for checks the API does not offer.
+    pub fn connect(&self) -> podium::db::DbConnection {
+        podium::db::DatabaseUrl::parse(&self.database_url)
+            .connect()
+            .expect("database connection")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -3,6 +3,10 @@
 
 mod api_clients;
 mod auth;
+mod challenges;
 mod helpers;
 mod operations;
+mod reference;
+mod sales;
+mod scoring_sql;
 mod users;
