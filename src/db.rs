@@ -189,12 +189,12 @@ macro_rules! bulk_insert {
             match $conn {
                 $crate::db::DbConnection::Sqlite(c) => {
                     for chunk in $rows.chunks($chunk) {
-                        diesel::insert_into($table).values(chunk).execute(c)?;
+                        diesel::RunQueryDsl::execute(diesel::insert_into($table).values(chunk), c)?;
                     }
                 }
                 $crate::db::DbConnection::Postgresql(c) => {
                     for chunk in $rows.chunks($chunk) {
-                        diesel::insert_into($table).values(chunk).execute(c)?;
+                        diesel::RunQueryDsl::execute(diesel::insert_into($table).values(chunk), c)?;
                     }
                 }
             }

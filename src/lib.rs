@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod challenges;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod ingestion;
 pub mod models;

@@ -26,6 +26,25 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document as JSON.
     Openapi,
+    /// Load a small demo data set (regions, reps, a distributor, sales, two running
+    /// challenges) into an empty database.
+    Demo,
+    /// Make a large data set for the benchmarks: participants and a running challenge in
+    /// the database, sale lines as JSON batch files to send to the API.
+    Generate {
+        /// Participants to create.
+        #[arg(long, default_value_t = 100_000)]
+        participants: usize,
+        /// Sale lines to write.
+        #[arg(long, default_value_t = 1_000_000)]
+        sales: usize,
+        /// Lines per batch file (at most 10,000).
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+        /// Folder for the batch files.
+        #[arg(long, default_value = "bench-data")]
+        out: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,6 +53,42 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             println!("{}", podium::api::openapi().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Demo => {
+            podium::telemetry::init(&settings.log_level, &settings.log_format);
+            let pool = podium::startup::prepare_database(&settings)?;
+            let summary =
+                podium::demo::load_demo(&mut *pool.get()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Loaded the demo: {} sale lines.", summary.sales);
+            for name in summary.challenges {
+                println!("  running challenge: {name}");
+            }
+            println!("People (password {:?}):", podium::demo::DEMO_PASSWORD);
+            for (email, role) in summary.people {
+                println!("  {email} ({role})");
+            }
+            Ok(())
+        }
+        Command::Generate {
+            participants,
+            sales,
+            batch,
+            out,
+        } => {
+            podium::telemetry::init(&settings.log_level, &settings.log_format);
+            anyhow::ensure!((1..=10_000).contains(&batch), "--batch must be 1 to 10,000");
+            let pool = podium::startup::prepare_database(&settings)?;
+            let made = podium::demo::generate(&mut *pool.get()?, participants, sales, batch, &out)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} participants in the database; {} sale lines in {} files under {}; challenge {}",
+                made.participants,
+                made.sales,
+                made.files,
+                out.display(),
+                made.challenge_id
+            );
             Ok(())
         }
         Command::Migrate => {

@@ -43,16 +43,7 @@ impl Application {
         let url = DatabaseUrl::parse(&settings.database_url);
         let secret = jwt::resolve_secret(&settings, &url)?;
         let issuer = web::Data::new(TokenIssuer::new(&secret, &settings)?);
-        let pool = Pool::connect(
-            &url,
-            settings.db_pool_size,
-            Duration::from_secs(settings.db_timeout_seconds),
-        )?;
-        {
-            let mut conn = pool.get()?;
-            conn.run_migrations()?;
-            ensure_first_admin(&mut conn, &settings)?;
-        }
+        let pool = prepare_database(&settings)?;
         let backend = pool.backend().clone();
         let pool = web::Data::new(pool);
         let url = web::Data::new(url);
@@ -108,6 +99,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Connects to the configured database, applies pending migrations and makes sure there
+/// is a first admin: what every command that touches the database does first.
+pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
+    let url = DatabaseUrl::parse(&settings.database_url);
+    let pool = Pool::connect(
+        &url,
+        settings.db_pool_size,
+        Duration::from_secs(settings.db_timeout_seconds),
+    )?;
+    let mut conn = pool.get()?;
+    conn.run_migrations()?;
+    ensure_first_admin(&mut conn, settings)?;
+    Ok(pool)
 }
 
 /// On an empty database, creates the first admin from `PODIUM_ADMIN_EMAIL` and

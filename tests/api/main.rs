@@ -4,6 +4,7 @@
 mod api_clients;
 mod auth;
 mod challenges;
+mod demo;
 mod helpers;
 mod operations;
 mod reference;

@@ -1,0 +1,72 @@
+//! `podium demo` gives a new user real standings at once.
+
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[actix_web::test]
+async fn the_demo_loads_running_challenges_with_real_standings() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let summary = podium::demo::load_demo(&mut app.connect()).expect("the demo loads");
+    assert!(summary.sales > 400);
+    assert!(
+        podium::demo::load_demo(&mut app.connect()).is_err(),
+        "never twice into the same database"
+    );
+
+    let challenges: Value = app
+        .get_as(&admin, "/api/v1/challenges?status=running")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(challenges["total"], 2);
+    for challenge in challenges["items"].as_array().expect("items") {
+        let id = challenge["id"].as_str().expect("id");
+        let page: Value = app
+            .get_as(&admin, &format!("/api/v1/challenges/{id}/standings"))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(page["total"], 9, "seven reps and two distributor reps");
+        assert_eq!(page["items"][0]["rank"], 1);
+    }
+
+    // The demo's people can sign in and see their part.
+    let julie = app
+        .sign_in("julie.moreau@podium.local", podium::demo::DEMO_PASSWORD)
+        .await;
+    let me: Value = app
+        .get("/api/v1/me")
+        .bearer_auth(&julie)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(me["role"], "participant");
+    let partner = app
+        .sign_in("partner@dupont.example", podium::demo::DEMO_PASSWORD)
+        .await;
+    let sales: Value = app
+        .get("/api/v1/sales")
+        .bearer_auth(&partner)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let total = sales["total"].as_i64().expect("total");
+    assert!(
+        total > 0 && total < summary.sales as i64,
+        "a partner sees only its own organisation's sales"
+    );
+}
