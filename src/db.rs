@@ -97,7 +97,9 @@ impl DatabaseUrl {
                     "PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
                      PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 5000;",
+                     PRAGMA busy_timeout = 5000;
+                     PRAGMA cache_size = -4000;
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -143,6 +145,10 @@ impl Pool {
         let inner = r2d2::Pool::builder()
             .max_size(size.max(1))
             .min_idle(Some(1))
+            // A SQLite connection is a file handle: it cannot go stale, so it is not
+            // tested on each checkout (a `SELECT 1` per request). PostgreSQL connections
+            // can be cut by a restart, and are.
+            .test_on_check_out(url.backend() == Backend::Postgres)
             .connection_timeout(timeout)
             .build(ConnectionManager { url: url.clone() })
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;

@@ -511,6 +511,12 @@ pub fn generate(
             Ok((rows.into_iter().map(|r| r.id).collect(), challenge.id))
         })?;
 
+    if let DbConnection::Postgresql(_) = conn {
+        // Fresh statistics after a bulk load, so the planner uses the indexes (autovacuum
+        // may be off or not have run yet).
+        diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE")
+            .map_err(AppError::from)?;
+    }
     let run = &id()[..8];
     let mut files = 0;
     let mut written = 0;

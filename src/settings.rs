@@ -64,6 +64,10 @@ pub struct Settings {
     pub jwt_audience: String,
     /// Clock skew tolerated on `exp` and `nbf` (`PODIUM_JWT_LEEWAY_SECONDS`).
     pub jwt_leeway_seconds: u64,
+    /// How long an account found active is trusted before the database is asked again
+    /// (`PODIUM_AUTH_RECHECK_SECONDS`). Disabling takes effect at once on the instance
+    /// that did it, and within this time on the others; 0 checks every request.
+    pub auth_recheck_seconds: u64,
     /// Comma-separated browser origins allowed by CORS (`PODIUM_CORS_ORIGINS`); empty
     /// allows none.
     pub cors_origins: String,
@@ -95,6 +99,7 @@ impl Default for Settings {
             jwt_issuer: "podium".into(),
             jwt_audience: "podium-api".into(),
             jwt_leeway_seconds: 30,
+            auth_recheck_seconds: 2,
             cors_origins: String::new(),
             log_level: "info".into(),
             log_format: "text".into(),

@@ -21,7 +21,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
 use crate::auth::jwt::{self, TokenIssuer};
-use crate::auth::{secrets, Role};
+use crate::auth::{secrets, ActiveAccounts, Role};
 use crate::challenges::standings::StandingsCache;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
@@ -48,6 +48,9 @@ impl Application {
         let pool = web::Data::new(pool);
         let url = web::Data::new(url);
         let standings_cache = web::Data::new(StandingsCache::default());
+        let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
+            settings.auth_recheck_seconds,
+        )));
         let document = api::openapi();
         let origins = settings.cors_origin_list();
 
@@ -68,6 +71,7 @@ impl Application {
                 .app_data(issuer.clone())
                 .app_data(url.clone())
                 .app_data(standings_cache.clone())
+                .app_data(accounts.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()

@@ -18,6 +18,7 @@ use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::standing::{self, StandingFilter};
 use crate::models::utc;
+use crate::scoring::fairness::AdjustmentKind;
 use crate::scoring::objective::ValueUnit;
 use crate::scoring::{self, Adjustment, Totals};
 
@@ -32,6 +33,34 @@ pub struct EntrantDto {
     pub id: Uuid,
     pub name: String,
     pub unit: RankingUnit,
+}
+
+/// One step from the raw value to the score.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "kind": "divide_by_potential", "factor": 1.25, "before": 1250000.0, "after": 1000000.0,
+    "explanation": "divided by the region's potential index 1.25"
+}))]
+pub struct AdjustmentDto {
+    pub kind: AdjustmentKind,
+    /// The potential index divided by, or the weight (1 + market share) multiplied by.
+    pub factor: f64,
+    pub before: f64,
+    pub after: f64,
+    /// The step in words.
+    pub explanation: String,
+}
+
+impl From<&Adjustment> for AdjustmentDto {
+    fn from(a: &Adjustment) -> Self {
+        Self {
+            kind: a.kind,
+            factor: a.factor,
+            before: a.before,
+            after: a.after,
+            explanation: a.explanation(),
+        }
+    }
 }
 
 /// One line of the standings, with everything needed to explain it.
@@ -55,7 +84,7 @@ pub struct StandingLineDto {
     pub raw_value: Option<f64>,
     pub value_unit: ValueUnit,
     /// Each fairness step from the raw value to the score.
-    pub adjustments: Vec<Adjustment>,
+    pub adjustments: Vec<AdjustmentDto>,
     pub score: Option<f64>,
     /// Passed the threshold (or there is none) and the value is defined.
     pub passed_threshold: bool,
@@ -86,7 +115,7 @@ impl StandingLineDto {
             },
             raw_value: line.raw_value,
             value_unit,
-            adjustments: line.adjustments,
+            adjustments: line.adjustments.iter().map(AdjustmentDto::from).collect(),
             score: line.score,
             passed_threshold: line.passed_threshold,
             qualified: line.qualified,

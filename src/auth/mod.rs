@@ -7,14 +7,18 @@
 //! request body.
 //!
 //! A token is checked on each request: signature (HS256 only), `exp`, `nbf`, `iss`, `aud`,
-//! `sub`, and that its user or API client is still active, so disabling one takes effect
-//! at once rather than at the token's expiry.
+//! `sub`, and that its user or API client is still active ([`ActiveAccounts`]), so
+//! disabling one takes effect at once on the instance that disabled it, and within
+//! `PODIUM_AUTH_RECHECK_SECONDS` on the others, rather than at the token's expiry.
 
 pub mod jwt;
 pub mod secrets;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use serde::{Deserialize, Serialize};
@@ -157,12 +161,64 @@ fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     }
 }
 
+/// Accounts recently found active, so that a busy caller's every request does not cost a
+/// database round trip. An entry is trusted for the configured time; disabling an account
+/// removes its entry at once.
+pub struct ActiveAccounts {
+    recheck_after: Duration,
+    seen: Mutex<HashMap<Uuid, Instant>>,
+}
+
+impl ActiveAccounts {
+    pub fn new(recheck_after: Duration) -> Self {
+        Self {
+            recheck_after,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Instant>> {
+        // A poisoned map is still a valid cache.
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn recently_active(&self, id: Uuid) -> bool {
+        self.lock()
+            .get(&id)
+            .is_some_and(|seen| seen.elapsed() < self.recheck_after)
+    }
+
+    fn mark_active(&self, id: Uuid) {
+        let mut seen = self.lock();
+        // Keep the map bounded: drop stale entries when it grows.
+        if seen.len() > 100_000 {
+            let ttl = self.recheck_after;
+            seen.retain(|_, at| at.elapsed() < ttl);
+        }
+        seen.insert(id, Instant::now());
+    }
+
+    /// Forgets an account, so its next request is checked against the database.
+    pub fn forget(&self, id: Uuid) {
+        self.lock().remove(&id);
+    }
+}
+
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
     let token = bearer_token(&req)?;
     let issuer = req
         .app_data::<web::Data<TokenIssuer>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("TokenIssuer is not registered")))?;
     let caller = issuer.verify(&token)?;
+    let accounts = req
+        .app_data::<web::Data<ActiveAccounts>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ActiveAccounts is not registered")))?
+        .clone();
+    if accounts.recently_active(caller.id) {
+        return Ok(caller);
+    }
     let pool = req
         .app_data::<web::Data<Pool>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("Pool is not registered")))?
@@ -180,6 +236,7 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
             "the account behind this token is disabled or gone",
         ));
     }
+    accounts.mark_active(caller.id);
     Ok(caller)
 }
 

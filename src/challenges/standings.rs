@@ -168,7 +168,9 @@ fn opt_id(value: &Option<String>) -> Result<Option<Uuid>, AppError> {
 
 /// Computes the live standings from the database.
 pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, AppError> {
+    let started = std::time::Instant::now();
     let participants = participant::all(conn, &challenge.participant_filter())?;
+    let loaded = started.elapsed();
     let regions: HashMap<String, region::RegionRow> = region::all(conn)?
         .into_iter()
         .map(|r| (r.id.clone(), r))
@@ -182,6 +184,7 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
                 market_share: r.market_share,
             })
     };
+    let before_sums = started.elapsed();
     let sums = sale::totals(
         conn,
         &challenge.sale_filter(),
@@ -286,10 +289,19 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
             sector: infos.get(&id).map_or(Sector::NEUTRAL, |i| i.sector),
         })
         .collect();
-    let lines = scoring::standings(&challenge.scoring_rules(), &entrants)
+    let summed = started.elapsed();
+    let lines: Vec<EntrantLine> = scoring::standings(&challenge.scoring_rules(), &entrants)
         .into_iter()
         .map(|line| with_entrant(line, challenge.unit, &infos))
         .collect();
+    tracing::debug!(
+        challenge = %challenge.id,
+        entrants = lines.len(),
+        participants_ms = loaded.as_millis(),
+        sums_ms = (summed - before_sums).as_millis(),
+        total_ms = started.elapsed().as_millis(),
+        "computed live standings"
+    );
     Ok(Table {
         lines,
         computed_at: Some(crate::models::now()),
@@ -311,6 +323,17 @@ fn with_entrant(line: Line, unit: RankingUnit, infos: &HashMap<Uuid, EntrantInfo
 #[derive(Default)]
 pub struct StandingsCache {
     entries: Mutex<HashMap<Uuid, (i64, Arc<Table>)>>,
+    /// One lock per challenge, so concurrent readers of a stale table wait for one
+    /// computation instead of each running their own.
+    computing: Mutex<HashMap<Uuid, Arc<Mutex<()>>>>,
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the maps it
+/// guards stay valid caches.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl StandingsCache {
@@ -320,24 +343,27 @@ impl StandingsCache {
         conn: &mut DbConnection,
         challenge: &Challenge,
     ) -> Result<Arc<Table>, AppError> {
-        let version = crate::models::scoring_version(conn)?;
-        if let Some((cached_version, table)) = self.lock().get(&challenge.id) {
-            if *cached_version == version {
-                return Ok(Arc::clone(table));
-            }
+        if let Some(table) = self.current(conn, challenge.id)? {
+            return Ok(table);
         }
+        let gate = Arc::clone(lock(&self.computing).entry(challenge.id).or_default());
+        let _computing = lock(&gate);
+        // Someone may have computed it while we waited.
+        if let Some(table) = self.current(conn, challenge.id)? {
+            return Ok(table);
+        }
+        let version = crate::models::scoring_version(conn)?;
         let table = Arc::new(compute(conn, challenge)?);
-        self.lock()
-            .insert(challenge.id, (version, Arc::clone(&table)));
+        lock(&self.entries).insert(challenge.id, (version, Arc::clone(&table)));
         Ok(table)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (i64, Arc<Table>)>> {
-        // A poisoned lock only means another thread panicked mid-insert; the map is
-        // still a valid cache.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn current(&self, conn: &mut DbConnection, id: Uuid) -> Result<Option<Arc<Table>>, AppError> {
+        let version = crate::models::scoring_version(conn)?;
+        Ok(lock(&self.entries)
+            .get(&id)
+            .filter(|(cached, _)| *cached == version)
+            .map(|(_, table)| Arc::clone(table)))
     }
 }
 

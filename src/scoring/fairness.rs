@@ -47,19 +47,28 @@ pub enum AdjustmentKind {
 }
 
 /// One step from the raw value to the score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "kind": "divide_by_potential", "factor": 1.25, "before": 1250000.0, "after": 1000000.0,
-    "explanation": "divided by the region's potential index 1.25"
-}))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Adjustment {
     pub kind: AdjustmentKind,
     /// The potential index divided by, or the weight multiplied by.
     pub factor: f64,
     pub before: f64,
     pub after: f64,
+}
+
+impl Adjustment {
     /// The step in words, for the people who read the standings.
-    pub explanation: String,
+    pub fn explanation(&self) -> String {
+        match self.kind {
+            AdjustmentKind::DivideByPotential => {
+                format!("divided by the region's potential index {}", self.factor)
+            }
+            AdjustmentKind::WeightGrowthByMarketShare => format!(
+                "positive growth multiplied by 1 + the region's market share ({})",
+                self.factor
+            ),
+        }
+    }
 }
 
 /// Applies the challenge's adjustments to a raw value: the steps and the final score.
@@ -78,10 +87,6 @@ pub fn adjust(
             factor: sector.potential_index,
             before: value,
             after,
-            explanation: format!(
-                "divided by the region's potential index {}",
-                sector.potential_index
-            ),
         });
         value = after;
     }
@@ -93,10 +98,6 @@ pub fn adjust(
             factor,
             before: value,
             after,
-            explanation: format!(
-                "positive growth multiplied by 1 + the region's market share {}",
-                sector.market_share
-            ),
         });
         value = after;
     }

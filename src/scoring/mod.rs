@@ -190,7 +190,9 @@ pub fn explain(rules: &ScoringRules, line: &Line) -> Vec<String> {
     for adjustment in &line.adjustments {
         steps.push(format!(
             "{}: {} → {}",
-            adjustment.explanation, adjustment.before, adjustment.after
+            adjustment.explanation(),
+            adjustment.before,
+            adjustment.after
         ));
     }
     if let Some(score) = line.score {
