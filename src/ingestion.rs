@@ -8,8 +8,10 @@
 //! reverse more than what remains of the original.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{Connection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -167,8 +169,35 @@ fn same_content(a: &SaleRow, b: &SaleRow) -> bool {
     )
 }
 
+/// Makes the checks and the insert of a batch one step: two batches checked at the same
+/// time could otherwise both reverse the rest of one line, or both insert the same new
+/// line. A mutex does it within the process; on PostgreSQL a transaction-scoped advisory
+/// lock does it across instances too.
+#[derive(Default)]
+pub struct IngestionLock(Mutex<()>);
+
+/// The advisory lock key of sales ingestion on PostgreSQL ("PODIUM" in ASCII).
+const ADVISORY_LOCK_KEY: i64 = 0x504f_4449_554d;
+
 /// Checks every line and records them all, or none with every error listed.
 pub fn record_batch(
+    conn: &mut DbConnection,
+    lock: &IngestionLock,
+    caller: &AuthUser,
+    lines: Vec<SaleInput>,
+) -> Result<SalesReceipt, AppError> {
+    let _one_at_a_time = lock.0.lock().unwrap_or_else(PoisonError::into_inner);
+    match conn {
+        DbConnection::Postgresql(_) => conn.transaction(|conn| {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"))
+                .execute(conn)?;
+            check_and_record(conn, caller, lines)
+        }),
+        DbConnection::Sqlite(_) => check_and_record(conn, caller, lines),
+    }
+}
+
+fn check_and_record(
     conn: &mut DbConnection,
     caller: &AuthUser,
     lines: Vec<SaleInput>,
@@ -276,7 +305,9 @@ pub fn record_batch(
                 "must be an ISO 4217 code such as EUR".into(),
             );
         }
-        let sold_at: NaiveDateTime = line.sold_at.naive_utc();
+        // Stored to the microsecond, as both backends keep it, so a resent line compares
+        // equal to the recorded one.
+        let sold_at: NaiveDateTime = crate::models::to_micros(line.sold_at.naive_utc());
         if sold_at > latest_allowed {
             err(
                 &mut errors,
@@ -286,7 +317,9 @@ pub fn record_batch(
                 "must not be in the future".into(),
             );
         }
-        if line.quantity.abs() > MAX_MAGNITUDE || line.amount_cents.abs() > MAX_MAGNITUDE {
+        if line.quantity.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs()
+            || line.amount_cents.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs()
+        {
             err(
                 &mut errors,
                 i,
@@ -394,9 +427,11 @@ pub fn record_batch(
                         let so_far = reversed.get(&original.id).copied().unwrap_or_default();
                         let resent =
                             recorded.contains_key(&(source.clone(), line.external_id.clone()));
-                        if !resent && original.quantity + so_far.0 + line.quantity < 0
-                            || original.amount_cents + so_far.1 + line.amount_cents < 0
-                        {
+                        let exceeds = original.quantity + so_far.0 + line.quantity < 0
+                            || original.amount_cents + so_far.1 + line.amount_cents < 0;
+                        // A resent reversal is already in `so_far`; it is a duplicate, not
+                        // a second return.
+                        if !resent && exceeds {
                             err(
                                 &mut errors,
                                 i,

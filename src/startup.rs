@@ -25,6 +25,7 @@ use crate::auth::{secrets, ActiveAccounts, Role};
 use crate::challenges::standings::StandingsCache;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
+use crate::ingestion::IngestionLock;
 use crate::models::{now, user};
 use crate::settings::Settings;
 
@@ -48,6 +49,7 @@ impl Application {
         let pool = web::Data::new(pool);
         let url = web::Data::new(url);
         let standings_cache = web::Data::new(StandingsCache::default());
+        let ingestion_lock = web::Data::new(IngestionLock::default());
         let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
             settings.auth_recheck_seconds,
         )));
@@ -71,6 +73,7 @@ impl Application {
                 .app_data(issuer.clone())
                 .app_data(url.clone())
                 .app_data(standings_cache.clone())
+                .app_data(ingestion_lock.clone())
                 .app_data(accounts.clone())
                 .into_utoipa_app()
                 .configure(api::configure)

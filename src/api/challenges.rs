@@ -68,6 +68,19 @@ pub struct ChallengeDto {
     pub announced_at: Option<DateTime<Utc>>,
 }
 
+impl ChallengeDto {
+    /// Individual targets are between an entrant and the admins: others see the general
+    /// target only (each entrant sees its own in its standings line).
+    fn for_caller(mut self, caller: &AuthUser) -> Self {
+        if !caller.is_admin() {
+            if let Some(Target::Absolute { per_entrant, .. }) = &mut self.target {
+                per_entrant.clear();
+            }
+        }
+        self
+    }
+}
+
 impl TryFrom<ChallengeRow> for ChallengeDto {
     type Error = AppError;
 
@@ -437,7 +450,7 @@ async fn list_challenges(
         .await?;
     let items = rows
         .into_iter()
-        .map(ChallengeDto::try_from)
+        .map(|row| ChallengeDto::try_from(row).map(|dto| dto.for_caller(&caller)))
         .collect::<Result<_, _>>()?;
     Ok(web::Json(Page::new(items, total, page)))
 }
@@ -471,10 +484,11 @@ async fn get_challenge(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let id = id.into_inner();
+    let reader = caller.clone();
     let row = pool
-        .run(move |conn| visible_challenge(conn, &caller, id))
+        .run(move |conn| visible_challenge(conn, &reader, id))
         .await?;
-    Ok(web::Json(ChallengeDto::try_from(row)?))
+    Ok(web::Json(ChallengeDto::try_from(row)?.for_caller(&caller)))
 }
 
 async fn act(pool: &Pool, id: Uuid, action: Action) -> Result<web::Json<ChallengeDto>, AppError> {

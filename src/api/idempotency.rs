@@ -3,8 +3,8 @@
 //! The first request with a key claims it and its answer is stored; the same key with the
 //! same body replays that answer (with `Idempotent-Replayed: true`); the same key with
 //! another body is 422 `idempotency_key_reused`; a key whose first request is still
-//! running is 409 `idempotency_in_flight`. Keys are per caller. An answer of 5xx is not
-//! stored, so the request can be retried; a claim left by a request that died is taken
+//! running is 409 `idempotency_in_flight`. Keys are per caller. An answer of 409 or 5xx is
+//! not stored (both say "try again"), so the request can be retried; a claim left by a request that died is taken
 //! over after [`STALE_AFTER_SECONDS`].
 
 use std::future::Future;
@@ -144,7 +144,10 @@ where
             Some((answer.status, answer.body.clone())),
             Ok(respond(answer.status, answer.body, false)),
         ),
-        Err(error) if !actix_web::ResponseError::status_code(&error).is_server_error() => {
+        Err(error)
+            if !actix_web::ResponseError::status_code(&error).is_server_error()
+                && actix_web::ResponseError::status_code(&error) != StatusCode::CONFLICT =>
+        {
             let problem = serde_json::to_string(&error.problem()).map_err(AppError::internal)?;
             (
                 Some((actix_web::ResponseError::status_code(&error), problem)),

@@ -16,7 +16,7 @@ use crate::api::teams::narrow;
 use crate::auth::{AuthUser, Scope};
 use crate::db::Pool;
 use crate::error::AppError;
-use crate::ingestion::{self, SaleBatch, SalesReceipt};
+use crate::ingestion::{self, IngestionLock, SaleBatch, SalesReceipt};
 use crate::models::sale::{self, SaleListFilter, SaleRow};
 use crate::models::{parse_id, participant, utc};
 
@@ -132,6 +132,7 @@ pub enum SaleSort {
 async fn record_sales(
     caller: AuthUser,
     pool: web::Data<Pool>,
+    lock: web::Data<IngestionLock>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<actix_web::HttpResponse, AppError> {
@@ -160,8 +161,9 @@ async fn record_sales(
                 "send application/json or text/csv".into(),
             ));
         };
+        let lock = lock.into_inner();
         let receipt = work_pool
-            .run(move |conn| ingestion::record_batch(conn, &caller, lines))
+            .run(move |conn| ingestion::record_batch(conn, &lock, &caller, lines))
             .await?;
         let status = if receipt.recorded > 0 {
             StatusCode::CREATED

@@ -21,10 +21,14 @@ use uuid::Uuid;
 
 /// Now, as stored: UTC without a zone, to the microsecond (both backends keep that much).
 pub fn now() -> NaiveDateTime {
+    to_micros(Utc::now().naive_utc())
+}
+
+/// A time cut to the microsecond, the precision both backends store.
+pub fn to_micros(time: NaiveDateTime) -> NaiveDateTime {
     use chrono::Timelike;
-    let now = Utc::now().naive_utc();
-    now.with_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
+    time.with_nanosecond(time.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(time)
 }
 
 /// A stored time as the API shows it.

@@ -63,16 +63,20 @@ pub fn list(
     Ok((rows, total))
 }
 
+/// Renames an organisation; names show in standings, so cached tables are invalidated.
 pub fn update_name(
     conn: &mut DbConnection,
     id: Uuid,
     name: &str,
 ) -> QueryResult<Option<OrganisationRow>> {
-    diesel::update(organisations::table.find(id.to_string()))
-        .set(organisations::name.eq(name))
-        .returning(organisations::all_columns)
-        .get_result(conn)
-        .optional()
+    conn.transaction(|conn| {
+        super::bump_scoring_version(conn)?;
+        diesel::update(organisations::table.find(id.to_string()))
+            .set(organisations::name.eq(name))
+            .returning(organisations::all_columns)
+            .get_result(conn)
+            .optional()
+    })
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<OrganisationRow>> {

@@ -264,9 +264,15 @@ fn filter_sql(sql: &mut SqlText, filter: &SaleFilter) -> (String, String) {
         String::new()
     };
     let mut condition = format!("s.currency = {}", sql.placeholder());
-    if let Some(products) = &filter.products {
-        let list: Vec<String> = products.iter().map(|_| sql.placeholder()).collect();
-        condition.push_str(&format!(" AND s.product_id IN ({})", list.join(", ")));
+    match &filter.products {
+        // No product counts (an audience and an objective without products in common);
+        // `IN ()` is an error on PostgreSQL.
+        Some(products) if products.is_empty() => condition.push_str(" AND 1 = 0"),
+        Some(products) => {
+            let list: Vec<String> = products.iter().map(|_| sql.placeholder()).collect();
+            condition.push_str(&format!(" AND s.product_id IN ({})", list.join(", ")));
+        }
+        None => {}
     }
     (join, condition)
 }

@@ -32,7 +32,9 @@ fn quantized(value: Option<f64>) -> f64 {
 fn primary(kind: ChallengeKind, line: &Line) -> f64 {
     match kind {
         ChallengeKind::Competition => quantized(line.score),
-        ChallengeKind::Incentive => quantized(line.progress_percent.or(line.score)),
+        // Without a target (a growth target without baseline) there is no progress: such
+        // lines come after every line with one, never mixed with percentages.
+        ChallengeKind::Incentive => quantized(line.progress_percent),
     }
 }
 

@@ -160,6 +160,8 @@ fn a_growth_target_builds_on_the_baseline() {
         .expect("line");
     assert_eq!(newcomer.reached, Some(false));
     assert!(!newcomer.qualified);
+    // Without a target there is no progress: ranked after, never by its score in cents.
+    assert_eq!(newcomer.rank, Some(2));
 }
 
 fn arb_entrants() -> impl Strategy<Value = Vec<Entrant>> {

@@ -385,6 +385,18 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
     let id = create_challenge(&app, body).await;
     act(&app, &admin, id, "schedule").await;
     act(&app, &admin, id, "start").await;
+    // Individual targets stay between an entrant and the admins.
+    let rich = app.user_scoped("participant", Some(league.rich_rep)).await;
+    let seen: Value = app
+        .get_as(&rich, &format!("/api/v1/challenges/{id}"))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(seen["target"]["per_entrant"], json!({}));
+    assert_eq!(seen["target"]["value"], 1_000_000.0);
     post_sales(
         &app,
         &admin,

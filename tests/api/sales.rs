@@ -185,6 +185,37 @@ async fn reversals_point_at_their_original_and_cannot_exceed_it() {
     )
     .await;
     assert_eq!(response.status(), 201);
+    // A return of all that remains is allowed; sending it again is a duplicate, not a
+    // second return.
+    let mut rest = line(world.rep, "R-5", -600);
+    rest["quantity"] = json!(-1);
+    rest["reverses_external_id"] = json!("R-1");
+    assert_eq!(
+        post_sales(&app, &admin, vec![rest.clone()]).await.status(),
+        201
+    );
+    let response = post_sales(&app, &admin, vec![rest]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON")["duplicates"],
+        json!([0])
+    );
+
+    // Sending the same two lines again is harmless: both are duplicates.
+    let mut resent_return = line(world.rep, "R-2", -400);
+    resent_return["quantity"] = json!(0);
+    resent_return["reverses_external_id"] = json!("R-1");
+    let response = post_sales(
+        &app,
+        &admin,
+        vec![line(world.rep, "R-1", 1_000), resent_return],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON")["duplicates"],
+        json!([0, 1])
+    );
 
     let mut too_much = line(world.rep, "R-3", -700);
     too_much["quantity"] = json!(0);
