@@ -48,6 +48,22 @@ fn id() -> String {
     Uuid::new_v4().to_string()
 }
 
+/// The oldest admin, who owns the challenges a data set creates.
+fn first_admin_id(conn: &mut DbConnection) -> Result<String, AppError> {
+    let admins = user::UserFilter {
+        role: Some(Role::Admin),
+        ..Default::default()
+    };
+    user::list(conn, &admins, 1, 0)?
+        .0
+        .into_iter()
+        .next()
+        .map(|u| u.id)
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("there is no admin to own the challenges"))
+        })
+}
+
 /// What `podium demo` created, to print.
 pub struct DemoSummary {
     pub people: Vec<(String, &'static str)>,
@@ -313,21 +329,7 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
             people.push((email.to_owned(), role.as_str()));
         }
 
-        let admin_id = user::list(
-            conn,
-            &user::UserFilter {
-                role: Some(Role::Admin),
-                ..Default::default()
-            },
-            1,
-            0,
-        )?
-        .0
-        .first()
-        .map(|u| u.id.clone())
-        .ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("no admin to own the demo challenges"))
-        })?;
+        let admin_id = first_admin_id(conn)?;
         let challenges = demo_challenges(conn, &admin_id, today, period_start)?;
         Ok(DemoSummary {
             people,
@@ -461,19 +463,7 @@ pub fn generate(
                 .collect();
             bulk_insert!(&mut *conn, participants::table, &rows, 1_000)?;
             crate::models::bump_scoring_version(conn)?;
-            let admin_id = user::list(
-                conn,
-                &user::UserFilter {
-                    role: Some(Role::Admin),
-                    ..Default::default()
-                },
-                1,
-                0,
-            )?
-            .0
-            .first()
-            .map(|u| u.id.clone())
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("no admin to own the challenge")))?;
+            let admin_id = first_admin_id(conn)?;
             let definition = Definition {
                 objective: Objective::Revenue {},
                 fairness: Fairness {
