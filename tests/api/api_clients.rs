@@ -27,27 +27,17 @@ async fn the_secret_is_shown_once_and_disabling_revokes_the_client() {
     assert_eq!(created["client"]["created_by"], admin.id.to_string());
 
     let fetched: Value = app
-        .get_as(&admin, &format!("/api/v1/api-clients/{id}"))
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&admin, &format!("/api/v1/api-clients/{id}"))
+        .await;
     assert_eq!(fetched, created["client"]);
     assert!(!fetched.to_string().contains(&secret));
 
     let listed: Value = app
-        .get_as(
+        .get_json(
             &admin,
             &format!("/api/v1/api-clients?organisation_id={organisation}"),
         )
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+        .await;
     assert_eq!(listed["total"], 1);
     assert!(!listed.to_string().contains(&secret));
 
@@ -122,14 +112,7 @@ async fn an_invalid_client_is_refused_and_nothing_is_written() {
         .expect("request sent");
     assert_problem(response, 400, "invalid_body").await;
 
-    let listed: Value = app
-        .get_as(&admin, "/api/v1/api-clients")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&admin, "/api/v1/api-clients").await;
     assert_eq!(listed["total"], 0);
 
     let response = app

@@ -219,14 +219,7 @@ async fn each_role_sees_only_its_lines() {
         .await
         .expect("request sent");
     assert_problem(response, 404, "not_found").await;
-    let listed: Value = app
-        .get_as(&rich, "/api/v1/challenges")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&rich, "/api/v1/challenges").await;
     assert_eq!(listed["total"], 1);
     let response = app
         .post_as(&rich, &format!("/api/v1/challenges/{draft}/schedule"))
@@ -339,14 +332,7 @@ async fn incoherent_challenges_are_refused_field_by_field() {
             "target"
         ]
     );
-    let listed: Value = app
-        .get_as(&admin, "/api/v1/challenges")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&admin, "/api/v1/challenges").await;
     assert_eq!(listed["total"], 0);
 
     let mut unknown_region = revenue_competition();
@@ -388,13 +374,8 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
     // Individual targets stay between an entrant and the admins.
     let rich = app.user_scoped("participant", Some(league.rich_rep)).await;
     let seen: Value = app
-        .get_as(&rich, &format!("/api/v1/challenges/{id}"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&rich, &format!("/api/v1/challenges/{id}"))
+        .await;
     assert_eq!(seen["target"]["per_entrant"], json!({}));
     assert_eq!(seen["target"]["value"], 1_000_000.0);
     post_sales(

@@ -16,24 +16,14 @@ async fn the_demo_loads_running_challenges_with_real_standings() {
     );
 
     let challenges: Value = app
-        .get_as(&admin, "/api/v1/challenges?status=running")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&admin, "/api/v1/challenges?status=running")
+        .await;
     assert_eq!(challenges["total"], 2);
     for challenge in challenges["items"].as_array().expect("items") {
         let id = challenge["id"].as_str().expect("id");
         let page: Value = app
-            .get_as(&admin, &format!("/api/v1/challenges/{id}/standings"))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("JSON");
+            .get_json(&admin, &format!("/api/v1/challenges/{id}/standings"))
+            .await;
         assert_eq!(page["total"], 9, "seven reps and two distributor reps");
         assert_eq!(page["items"][0]["rank"], 1);
     }

@@ -200,6 +200,17 @@ impl TestApp {
         self.get(path).bearer_auth(&caller.token)
     }
 
+    /// GETs `path` as `caller` and returns the JSON body, whatever the status.
+    pub async fn get_json(&self, caller: &Caller, path: &str) -> Value {
+        self.get_as(caller, path)
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON body")
+    }
+
     pub fn post_as(&self, caller: &Caller, path: &str) -> RequestBuilder {
         self.post(path).bearer_auth(&caller.token)
     }

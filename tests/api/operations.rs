@@ -187,14 +187,7 @@ async fn swagger_ui_is_served_under_docs() {
 async fn the_first_admin_comes_from_the_settings_and_only_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let page: Value = app
-        .get_as(&admin, "/api/v1/users?role=admin")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(&admin, "/api/v1/users?role=admin").await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["items"][0]["email"], ADMIN_EMAIL);
 }

@@ -26,13 +26,8 @@ async fn reference_data_is_validated_and_nothing_bad_is_written() {
 
     let org = app.organisation("company").await;
     let name: Value = app
-        .get_as(&admin, &format!("/api/v1/organisations/{org}"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&admin, &format!("/api/v1/organisations/{org}"))
+        .await;
     let response = post(
         "/api/v1/organisations",
         json!({"name": name["name"], "kind": "company"}),
@@ -77,14 +72,7 @@ async fn reference_data_is_validated_and_nothing_bad_is_written() {
     .expect("sent");
     assert_problem(response, 409, "already_exists").await;
 
-    let listed: Value = app
-        .get_as(&admin, "/api/v1/participants")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&admin, "/api/v1/participants").await;
     assert_eq!(listed["total"], 0);
 }
 
@@ -113,43 +101,19 @@ async fn each_role_reads_only_its_scope() {
         .expect("sent");
     assert_problem(response, 404, "not_found").await;
     let own: Value = app
-        .get_as(&alice_user, &format!("/api/v1/participants/{alice}"))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&alice_user, &format!("/api/v1/participants/{alice}"))
+        .await;
     assert_eq!(own["name"], "Alice");
-    let listed: Value = app
-        .get_as(&alice_user, "/api/v1/participants")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&alice_user, "/api/v1/participants").await;
     assert_eq!(listed["total"], 1);
-    let regions: Value = app
-        .get_as(&alice_user, "/api/v1/regions")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let regions: Value = app.get_json(&alice_user, "/api/v1/regions").await;
     assert_eq!(regions["items"][0]["id"], north.to_string());
     assert_eq!(regions["total"], 1);
 
     let manager = app.user_scoped("manager", Some(north)).await;
     let listed: Value = app
-        .get_as(&manager, "/api/v1/participants?sort=name")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&manager, "/api/v1/participants?sort=name")
+        .await;
     let names: Vec<&str> = listed["items"]
         .as_array()
         .expect("items")
@@ -165,14 +129,7 @@ async fn each_role_reads_only_its_scope() {
     assert_problem(response, 403, "forbidden").await;
 
     let partner = app.user_scoped("partner", Some(distributor)).await;
-    let listed: Value = app
-        .get_as(&partner, "/api/v1/participants")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let listed: Value = app.get_json(&partner, "/api/v1/participants").await;
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["items"][0]["id"], dave.to_string());
     let response = app
@@ -187,14 +144,7 @@ async fn each_role_reads_only_its_scope() {
         .await
         .expect("sent");
     assert_problem(response, 403, "forbidden").await;
-    let orgs: Value = app
-        .get_as(&partner, "/api/v1/organisations")
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
+    let orgs: Value = app.get_json(&partner, "/api/v1/organisations").await;
     assert_eq!(orgs["total"], 1);
     let response = app
         .get_as(&partner, &format!("/api/v1/organisations/{company}"))

@@ -59,14 +59,7 @@ pub async fn post_sales(app: &TestApp, caller: &Caller, lines: Vec<Value>) -> re
 }
 
 async fn total_sales(app: &TestApp, caller: &Caller) -> i64 {
-    let page: Value = app
-        .get_as(caller, "/api/v1/sales")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(caller, "/api/v1/sales").await;
     page["total"].as_i64().expect("a total")
 }
 
@@ -239,14 +232,7 @@ async fn reversals_point_at_their_original_and_cannot_exceed_it() {
     .await;
     assert_eq!(problem["errors"][0]["code"], "unknown_sale");
 
-    let page: Value = app
-        .get_as(&admin, "/api/v1/sales?sort=-sold_at")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(&admin, "/api/v1/sales?sort=-sold_at").await;
     let reversal = page["items"]
         .as_array()
         .expect("items")
@@ -401,14 +387,7 @@ async fn a_partner_writes_and_reads_only_its_own_organisations_sales() {
         .expect("request sent");
     assert_problem(response, 403, "forbidden").await;
 
-    let page: Value = app
-        .get_as(&admin, "/api/v1/sales")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(&admin, "/api/v1/sales").await;
     let company_sale = page["items"]
         .as_array()
         .expect("items")

@@ -6,14 +6,7 @@ use uuid::Uuid;
 use crate::helpers::{assert_problem, fields_at_fault, spawn_app, Caller, TestApp, ADMIN_EMAIL};
 
 async fn user_total(app: &TestApp, admin: &Caller) -> i64 {
-    let page: Value = app
-        .get_as(admin, "/api/v1/users")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(admin, "/api/v1/users").await;
     page["total"].as_i64().expect("a total")
 }
 
@@ -46,14 +39,7 @@ async fn an_admin_creates_and_reads_a_user_without_ever_seeing_the_password() {
         format!("/api/v1/users/{}", created["id"].as_str().expect("id"))
     );
 
-    let fetched: Value = app
-        .get_as(&admin, &location)
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let fetched: Value = app.get_json(&admin, &location).await;
     assert_eq!(fetched, created);
     app.sign_in("claire.martin@example.com", "a long passphrase of hers")
         .await;
@@ -175,27 +161,15 @@ async fn lists_are_paginated_filtered_and_sorted() {
     }
     app.user("manager").await;
 
-    let page: Value = app
-        .get_as(&admin, "/api/v1/users?limit=2&offset=1")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let page: Value = app.get_json(&admin, "/api/v1/users?limit=2&offset=1").await;
     assert_eq!(page["total"], 5);
     assert_eq!(page["limit"], 2);
     assert_eq!(page["offset"], 1);
     assert_eq!(page["items"].as_array().expect("items").len(), 2);
 
     let participants: Value = app
-        .get_as(&admin, "/api/v1/users?role=participant&sort=-email")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+        .get_json(&admin, "/api/v1/users?role=participant&sort=-email")
+        .await;
     assert_eq!(participants["total"], 3);
     let emails: Vec<&str> = participants["items"]
         .as_array()
@@ -207,14 +181,7 @@ async fn lists_are_paginated_filtered_and_sorted() {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(emails, sorted);
 
-    let by_email: Value = app
-        .get_as(&admin, "/api/v1/users?email=ADMIN@")
-        .send()
-        .await
-        .expect("request sent")
-        .json()
-        .await
-        .expect("JSON");
+    let by_email: Value = app.get_json(&admin, "/api/v1/users?email=ADMIN@").await;
     assert_eq!(by_email["total"], 1);
 
     let response = app
