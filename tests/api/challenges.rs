@@ -422,3 +422,55 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
     assert_eq!(page["items"][1]["raw_value"], 1.0);
     assert_eq!(page["items"][1]["entrant"]["unit"], "organisation");
 }
+
+#[actix_web::test]
+async fn standings_follow_renames_and_survive_disjoint_product_lists() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let league = League::new(&app).await;
+    let other = app
+        .create(
+            "/api/v1/products",
+            json!({"sku": "GRD-10", "name": "Grinder", "category": "machines"}),
+        )
+        .await;
+    let espresso: Value = app.get_json(&admin, "/api/v1/products?name=Espresso").await;
+    // The audience counts only the espresso machine; the objective only the grinder.
+    let body = json!({
+        "name": "Nothing in common", "kind": "competition", "rules_text": "Grinders among espresso sales.",
+        "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
+        "objective": {"type": "product_units", "product_ids": [other["id"]]},
+        "audience": {"product_ids": [espresso["items"][0]["id"]]},
+        "ranking_unit": "organisation",
+    });
+    let id = create_challenge(&app, body).await;
+    act(&app, &admin, id, "schedule").await;
+    act(&app, &admin, id, "start").await;
+    post_sales(&app, &admin, vec![line(league.distributor_rep, "D-1", 100)]).await;
+    let page = standings(&app, &admin, id).await;
+    assert_eq!(page["total"], 2);
+    assert!(page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .all(|l| l["raw_value"] == 0.0));
+
+    // A renamed organisation shows under its new name at the next read.
+    let response = app
+        .http
+        .patch(app.url(&format!("/api/v1/organisations/{}", league.distributor)))
+        .bearer_auth(&admin.token)
+        .json(&json!({"name": "Dupont & Fils"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let page = standings(&app, &admin, id).await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|l| l["entrant"]["name"].as_str())
+        .collect();
+    assert!(names.contains(&"Dupont & Fils"), "{names:?}");
+}

@@ -97,6 +97,23 @@ async fn a_batch_is_recorded_and_a_resent_line_never_counts_twice() {
     assert_eq!(response.status(), 200, "nothing new was recorded");
     assert_eq!(total_sales(&app, &admin).await, 3);
 
+    // A time finer than the microsecond is stored to the microsecond, so a resend is
+    // still the same line on both backends.
+    let mut precise = line(world.rep, "A-9", 500);
+    precise["sold_at"] = json!("2026-01-15T10:00:00.123456789Z");
+    assert_eq!(
+        post_sales(&app, &admin, vec![precise.clone()])
+            .await
+            .status(),
+        201
+    );
+    let response = post_sales(&app, &admin, vec![precise]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.expect("JSON")["duplicates"],
+        json!([0])
+    );
+
     // The same key with other content is refused, not silently ignored.
     let response = post_sales(&app, &admin, vec![line(world.rep, "A-1", 9_999)]).await;
     let problem = assert_problem(response, 422, "validation_failed").await;
