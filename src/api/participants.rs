@@ -11,8 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, nullable, NameSortParam, Page};
-use crate::api::teams::narrow;
-use crate::auth::{Admin, AuthUser, Scope};
+use crate::auth::{within_scope, Admin, AuthUser, Scope};
 use crate::challenges::definition::ParticipantKind;
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
@@ -113,11 +112,10 @@ fn scoped(caller: &AuthUser, mut filter: ParticipantFilter) -> Result<Participan
     match caller.scope {
         Scope::Everything => {}
         Scope::Region(id) => {
-            filter.region_ids = vec![narrow(single(&filter.region_ids), id)?.unwrap_or(id)]
+            filter.region_ids = vec![within_scope(single(&filter.region_ids), id)?]
         }
         Scope::Organisation(id) => {
-            filter.organisation_ids =
-                vec![narrow(single(&filter.organisation_ids), id)?.unwrap_or(id)]
+            filter.organisation_ids = vec![within_scope(single(&filter.organisation_ids), id)?]
         }
         Scope::Participant(id) => {
             if filter.only.is_some_and(|asked| asked != id) {

@@ -12,8 +12,7 @@ use uuid::Uuid;
 
 use crate::api::idempotency;
 use crate::api::pagination::{Page, PageRequest};
-use crate::api::teams::narrow;
-use crate::auth::{AuthUser, Scope};
+use crate::auth::{within_scope, AuthUser, Scope};
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::ingestion::{self, IngestionLock, SaleBatch, SalesReceipt};
@@ -182,9 +181,13 @@ async fn record_sales(
 fn scoped(caller: &AuthUser, mut filter: SaleListFilter) -> Result<SaleListFilter, AppError> {
     match caller.scope {
         Scope::Everything => {}
-        Scope::Region(id) => filter.region_id = narrow(filter.region_id, id)?,
-        Scope::Organisation(id) => filter.organisation_id = narrow(filter.organisation_id, id)?,
-        Scope::Participant(id) => filter.participant_id = narrow(filter.participant_id, id)?,
+        Scope::Region(id) => filter.region_id = Some(within_scope(filter.region_id, id)?),
+        Scope::Organisation(id) => {
+            filter.organisation_id = Some(within_scope(filter.organisation_id, id)?)
+        }
+        Scope::Participant(id) => {
+            filter.participant_id = Some(within_scope(filter.participant_id, id)?)
+        }
     }
     Ok(filter)
 }

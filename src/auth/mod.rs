@@ -108,6 +108,17 @@ impl Scope {
     }
 }
 
+/// A list filter's value within the caller's scope: the scope's own id when the filter is
+/// absent or names it; asking for another is refused (403), never silently widened.
+pub fn within_scope(asked: Option<Uuid>, scope: Uuid) -> Result<Uuid, AppError> {
+    match asked {
+        Some(other) if other != scope => Err(AppError::Forbidden(
+            "this filter is outside your scope".into(),
+        )),
+        _ => Ok(scope),
+    }
+}
+
 /// Whether a token speaks for a person or for a partner's API client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
