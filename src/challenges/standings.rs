@@ -343,27 +343,28 @@ impl StandingsCache {
         conn: &mut DbConnection,
         challenge: &Challenge,
     ) -> Result<Arc<Table>, AppError> {
-        if let Some(table) = self.current(conn, challenge.id)? {
+        let version = crate::models::scoring_version(conn)?;
+        if let Some(table) = self.cached(challenge.id, version) {
             return Ok(table);
         }
         let gate = Arc::clone(lock(&self.computing).entry(challenge.id).or_default());
         let _computing = lock(&gate);
-        // Someone may have computed it while we waited.
-        if let Some(table) = self.current(conn, challenge.id)? {
+        // Someone may have computed it, or the data changed, while we waited. The version
+        // is read before computing, so a write during the computation is never missed.
+        let version = crate::models::scoring_version(conn)?;
+        if let Some(table) = self.cached(challenge.id, version) {
             return Ok(table);
         }
-        let version = crate::models::scoring_version(conn)?;
         let table = Arc::new(compute(conn, challenge)?);
         lock(&self.entries).insert(challenge.id, (version, Arc::clone(&table)));
         Ok(table)
     }
 
-    fn current(&self, conn: &mut DbConnection, id: Uuid) -> Result<Option<Arc<Table>>, AppError> {
-        let version = crate::models::scoring_version(conn)?;
-        Ok(lock(&self.entries)
+    fn cached(&self, id: Uuid, version: i64) -> Option<Arc<Table>> {
+        lock(&self.entries)
             .get(&id)
             .filter(|(cached, _)| *cached == version)
-            .map(|(_, table)| Arc::clone(table)))
+            .map(|(_, table)| Arc::clone(table))
     }
 }
 

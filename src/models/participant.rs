@@ -40,6 +40,13 @@ pub struct ParticipantFilter {
     pub kinds: Vec<String>,
 }
 
+impl ParticipantChanges {
+    /// Nothing to change (diesel refuses an empty `SET`).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.region_id.is_none() && self.team_id.is_none()
+    }
+}
+
 fn strings(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
@@ -136,7 +143,7 @@ pub fn update(
         let Some(current) = find(conn, id)? else {
             return Ok(None);
         };
-        if changes.name.is_none() && changes.region_id.is_none() && changes.team_id.is_none() {
+        if changes.is_empty() {
             return Ok(Some(current));
         }
         super::bump_scoring_version(conn)?;

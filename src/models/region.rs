@@ -29,6 +29,16 @@ pub struct RegionChanges {
     pub manager_id: Option<Option<String>>,
 }
 
+impl RegionChanges {
+    /// Nothing to change (diesel refuses an empty `SET`).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.potential_index.is_none()
+            && self.market_share.is_none()
+            && self.manager_id.is_none()
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, row: &RegionRow) -> QueryResult<RegionRow> {
     diesel::insert_into(regions::table)
         .values(row)
@@ -79,19 +89,14 @@ pub fn update(
         let Some(current) = find(conn, id)? else {
             return Ok(None);
         };
-        let row = if changes.name.is_none()
-            && changes.potential_index.is_none()
-            && changes.market_share.is_none()
-            && changes.manager_id.is_none()
-        {
-            current
-        } else {
-            diesel::update(regions::table.find(id.to_string()))
-                .set(changes)
-                .returning(regions::all_columns)
-                .get_result(conn)?
-        };
+        if changes.is_empty() {
+            return Ok(Some(current));
+        }
         super::bump_scoring_version(conn)?;
-        Ok(Some(row))
+        diesel::update(regions::table.find(id.to_string()))
+            .set(changes)
+            .returning(regions::all_columns)
+            .get_result(conn)
+            .map(Some)
     })
 }
