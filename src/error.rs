@@ -11,6 +11,9 @@
 //! - a missing object: [`AppError::NotFound`] (404), only ever from an explicit check
 //!   (`.optional()`), never from a failed query;
 //! - a state clash (duplicate e-mail, last admin): [`AppError::Conflict`] (409);
+//! - a rule's script that does not compile: [`AppError::InvalidScript`] (422, each error
+//!   with line and column); a rule that fails while scoring: [`AppError::RuleFailed`]
+//!   (500 `rule_failed`, the script's error shown to admins only);
 //! - the database is out of reach: [`AppError::DatabaseUnavailable`] (503);
 //! - anything else: [`AppError::Internal`] (500). Its cause goes to the log; the body says
 //!   nothing of it.
@@ -21,6 +24,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::rules::runner::RuleFailure;
+use crate::rules::ScriptError;
 
 /// Media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -76,6 +82,10 @@ pub struct Problem {
     /// The fields at fault, for `validation_failed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The errors in a rule's script, with line and column, for `invalid_script` and (for
+    /// admins) `rule_failed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script_errors: Vec<ScriptError>,
 }
 
 impl Problem {
@@ -87,6 +97,7 @@ impl Problem {
             detail: detail.into(),
             code: code.to_owned(),
             errors: Vec::new(),
+            script_errors: Vec::new(),
         }
     }
 
@@ -116,6 +127,12 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("the script has {} error(s)", .0.len())]
+    InvalidScript(Vec<ScriptError>),
+    /// A rule failed while computing something; `reveal` says whether the caller may see
+    /// the script's error (admins) or only that it failed.
+    #[error("the challenge's rule failed")]
+    RuleFailed { failure: RuleFailure, reveal: bool },
     #[error("the database is unavailable")]
     DatabaseUnavailable,
     #[error(transparent)]
@@ -148,6 +165,26 @@ impl AppError {
         Self::Internal(cause.into())
     }
 
+    /// A rule's evaluation failed: logged in full here, shown to admins only.
+    pub fn rule_failed(failure: RuleFailure) -> Self {
+        tracing::warn!(error = %failure, "a rule failed");
+        Self::RuleFailed {
+            failure,
+            reveal: true,
+        }
+    }
+
+    /// The same error for a caller who may not see a script's internals.
+    pub fn without_rule_details(self) -> Self {
+        match self {
+            AppError::RuleFailed { failure, .. } => AppError::RuleFailed {
+                failure,
+                reveal: false,
+            },
+            other => other,
+        }
+    }
+
     /// A single-field validation error.
     pub fn invalid_field(field: &str, code: &str, message: &str) -> Self {
         Self::Validation(vec![FieldError::new(field, code, message)])
@@ -163,6 +200,8 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } => code,
+            AppError::InvalidScript(_) => "invalid_script",
+            AppError::RuleFailed { .. } => "rule_failed",
             AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -182,6 +221,33 @@ impl AppError {
                     ..Problem::new(status, self.code(), detail)
                 }
             }
+            AppError::InvalidScript(errors) => Problem {
+                script_errors: errors.clone(),
+                ..Problem::new(
+                    status,
+                    self.code(),
+                    match errors.as_slice() {
+                        [one] => format!("the script does not compile: {one}"),
+                        many => format!("the script has {} errors", many.len()),
+                    },
+                )
+            },
+            AppError::RuleFailed {
+                failure,
+                reveal: true,
+            } => Problem {
+                script_errors: vec![failure.error.clone()],
+                ..Problem::new(
+                    status,
+                    self.code(),
+                    format!("the challenge's rule failed: {failure}"),
+                )
+            },
+            AppError::RuleFailed { reveal: false, .. } => Problem::new(
+                status,
+                self.code(),
+                "the challenge's rule failed; the admins can see why",
+            ),
             AppError::Internal(_) => Problem::new(
                 status,
                 self.code(),
@@ -203,6 +269,8 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::InvalidScript(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RuleFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -50,6 +50,21 @@ enum Command {
         #[arg(long, default_value = "bench-data")]
         out: std::path::PathBuf,
     },
+    /// Work with rule scripts on disk.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Run every `*.rhai` in DIR against the cases of the `*.test.json` beside it; exits
+    /// non-zero when a case fails.
+    Test {
+        /// The folder holding the rules and their fixtures.
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -95,6 +110,18 @@ fn main() -> anyhow::Result<()> {
                 made.challenge_id
             );
             Ok(())
+        }
+        Command::Rules {
+            command: RulesCommand::Test { dir },
+        } => {
+            let runner = podium::rules::RuleRunner::new(settings.rule_limits(), 1);
+            let report = podium::rules::fixtures::run_dir(&runner, &dir, &mut std::io::stdout())
+                .with_context(|| format!("cannot read {}", dir.display()))?;
+            if report.ok() {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
         }
         Command::Migrate => {
             podium::telemetry::init(&settings.log_level, &settings.log_format);

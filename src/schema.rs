@@ -165,7 +165,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rules (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        description -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rule_versions (rule_id, version) {
+        rule_id -> Text,
+        version -> Integer,
+        source -> Text,
+        content_hash -> Text,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    challenge_rule_changes (id) {
+        id -> Text,
+        challenge_id -> Text,
+        rule_id -> Text,
+        from_version -> Integer,
+        to_version -> Integer,
+        reason -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
+diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(teams -> organisations (organisation_id));
 diesel::joinable!(teams -> regions (region_id));
 diesel::joinable!(participants -> organisations (organisation_id));
@@ -190,4 +226,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     challenges,
     standing_lines,
     scoring_version,
+    rules,
+    rule_versions,
+    challenge_rule_changes,
 );

@@ -85,6 +85,13 @@ pub struct Settings {
     pub shutdown_timeout_seconds: u64,
     /// HTTP worker threads; 0 means one per core (`PODIUM_WORKERS`).
     pub workers: usize,
+    /// Operations one rule evaluation may run (`PODIUM_RULE_MAX_OPERATIONS`).
+    pub rule_max_operations: u64,
+    /// Wall-clock milliseconds one rule evaluation may take (`PODIUM_RULE_TIMEOUT_MS`).
+    pub rule_timeout_ms: u64,
+    /// Rule evaluations (tables scored, allocations, tests) running at once; 0 means one
+    /// per core (`PODIUM_RULE_CONCURRENCY`).
+    pub rule_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -107,11 +114,31 @@ impl Default for Settings {
             admin_password: Secret::default(),
             shutdown_timeout_seconds: 30,
             workers: 0,
+            rule_max_operations: 1_000_000,
+            rule_timeout_ms: 500,
+            rule_concurrency: 0,
         }
     }
 }
 
 impl Settings {
+    /// The sandbox limits of rule evaluations.
+    pub fn rule_limits(&self) -> crate::rules::Limits {
+        crate::rules::Limits {
+            max_operations: self.rule_max_operations,
+            timeout: std::time::Duration::from_millis(self.rule_timeout_ms),
+            ..crate::rules::Limits::default()
+        }
+    }
+
+    /// How many rule evaluations may run at once.
+    pub fn rule_concurrency(&self) -> usize {
+        match self.rule_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        }
+    }
+
     /// Defaults, then the file named by `PODIUM_CONFIG` (or `podium.toml` when it exists),
     /// then `DATABASE_URL` and `PODIUM_*` variables.
     pub fn load() -> Result<Self, Box<figment::Error>> {

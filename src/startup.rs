@@ -27,6 +27,7 @@ use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::ingestion::IngestionLock;
 use crate::models::{now, user};
+use crate::rules::RuleRunner;
 use crate::settings::Settings;
 
 /// Largest body accepted, in bytes: a batch of 10,000 sale lines fits with room to spare.
@@ -50,6 +51,10 @@ impl Application {
         let url = web::Data::new(url);
         let standings_cache = web::Data::new(StandingsCache::default());
         let ingestion_lock = web::Data::new(IngestionLock::default());
+        let rule_runner = web::Data::new(RuleRunner::new(
+            settings.rule_limits(),
+            settings.rule_concurrency(),
+        ));
         let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
             settings.auth_recheck_seconds,
         )));
@@ -74,6 +79,7 @@ impl Application {
                 .app_data(url.clone())
                 .app_data(standings_cache.clone())
                 .app_data(ingestion_lock.clone())
+                .app_data(rule_runner.clone())
                 .app_data(accounts.clone())
                 .into_utoipa_app()
                 .configure(api::configure)

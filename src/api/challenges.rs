@@ -19,7 +19,8 @@ use crate::challenges::standings::Challenge;
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
 use crate::models::challenge::{self, ChallengeFilter, ChallengeRow};
-use crate::models::{now, organisation, product, region, team, utc};
+use crate::models::{now, organisation, product, region, rule, team, utc};
+use crate::rules::{RuleKind, RuleRunner};
 use crate::scoring::{ChallengeKind, Fairness, Objective, Target, Threshold, TieBreak};
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -300,11 +301,47 @@ fn check_references(conn: &mut DbConnection, form: &ChallengeForm) -> Result<(),
             ));
         }
     }
+    errors.extend(check_rule_version(conn, &form.objective)?);
     if errors.is_empty() {
         Ok(())
     } else {
         Err(AppError::Validation(errors))
     }
+}
+
+/// A script objective must name an existing version of an objective rule.
+pub fn check_rule_version(
+    conn: &mut DbConnection,
+    objective: &Objective,
+) -> Result<Vec<FieldError>, AppError> {
+    let Some((rule_id, version)) = objective.script() else {
+        return Ok(Vec::new());
+    };
+    let Some(found) = rule::find(conn, rule_id)? else {
+        return Ok(vec![FieldError::new(
+            "objective.rule_id",
+            "unknown_rule",
+            format!("no rule {rule_id}"),
+        )]);
+    };
+    if found.kind != RuleKind::Objective.as_str() {
+        return Ok(vec![FieldError::new(
+            "objective.rule_id",
+            "wrong_kind",
+            format!(
+                "rule {} is of kind {}; an objective needs a rule of kind objective",
+                found.name, found.kind
+            ),
+        )]);
+    }
+    if rule::find_version(conn, rule_id, version)?.is_none() {
+        return Ok(vec![FieldError::new(
+            "objective.version",
+            "unknown_version",
+            format!("rule {} has no version {version}", found.name),
+        )]);
+    }
+    Ok(Vec::new())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -491,9 +528,14 @@ async fn get_challenge(
     Ok(web::Json(ChallengeDto::try_from(row)?.for_caller(&caller)))
 }
 
-async fn act(pool: &Pool, id: Uuid, action: Action) -> Result<web::Json<ChallengeDto>, AppError> {
+async fn act(
+    pool: &Pool,
+    runner: web::Data<RuleRunner>,
+    id: Uuid,
+    action: Action,
+) -> Result<web::Json<ChallengeDto>, AppError> {
     let row = pool
-        .run(move |conn| actions::apply(conn, id, action))
+        .run(move |conn| actions::apply(conn, id, action, &runner))
         .await?;
     Ok(web::Json(ChallengeDto::try_from(row)?))
 }
@@ -514,9 +556,10 @@ async fn act(pool: &Pool, id: Uuid, action: Action) -> Result<web::Json<Challeng
 async fn schedule_challenge(
     _admin: Admin,
     pool: web::Data<Pool>,
+    runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, id.into_inner(), Action::Schedule).await
+    act(&pool, runner, id.into_inner(), Action::Schedule).await
 }
 
 /// Start a scheduled challenge, from its `starts_at` on (409 `not_started_yet` before).
@@ -535,9 +578,10 @@ async fn schedule_challenge(
 async fn start_challenge(
     _admin: Admin,
     pool: web::Data<Pool>,
+    runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, id.into_inner(), Action::Start).await
+    act(&pool, runner, id.into_inner(), Action::Start).await
 }
 
 /// Close a running challenge, from its `ends_at` on (409 `not_over_yet` before). Its
@@ -558,9 +602,10 @@ async fn start_challenge(
 async fn close_challenge(
     _admin: Admin,
     pool: web::Data<Pool>,
+    runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, id.into_inner(), Action::Close).await
+    act(&pool, runner, id.into_inner(), Action::Close).await
 }
 
 /// Announce a closed challenge's results: the official announcement.
@@ -579,7 +624,8 @@ async fn close_challenge(
 async fn announce_challenge(
     _admin: Admin,
     pool: web::Data<Pool>,
+    runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, id.into_inner(), Action::Announce).await
+    act(&pool, runner, id.into_inner(), Action::Announce).await
 }

@@ -6,6 +6,7 @@
 
 pub mod api_clients;
 pub mod auth;
+pub mod challenge_rules;
 pub mod challenges;
 pub mod customers;
 pub mod docs;
@@ -16,6 +17,7 @@ pub mod pagination;
 pub mod participants;
 pub mod products;
 pub mod regions;
+pub mod rules;
 pub mod sales;
 pub mod standings;
 pub mod teams;
@@ -40,7 +42,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(customers::configure)
             .configure(sales::configure)
             .configure(challenges::configure)
-            .configure(standings::configure),
+            .configure(challenge_rules::configure)
+            .configure(standings::configure)
+            .configure(rules::configure),
     );
 }
 

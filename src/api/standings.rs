@@ -18,6 +18,7 @@ use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::standing::{self, StandingFilter};
 use crate::models::utc;
+use crate::rules::RuleRunner;
 use crate::scoring::fairness::AdjustmentKind;
 use crate::scoring::objective::ValueUnit;
 use crate::scoring::{self, Adjustment, Totals};
@@ -98,6 +99,9 @@ pub struct StandingLineDto {
     pub reached: Option<bool>,
     /// The sums behind the value.
     pub totals: Totals,
+    /// Script objectives: the rule's own explanation of the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// The line in words, step by step (in the single-line answer only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Vec<String>>,
@@ -123,6 +127,7 @@ impl StandingLineDto {
             progress_percent: line.progress_percent,
             reached: line.reached,
             totals: line.totals,
+            detail: line.detail,
             explanation: None,
         }
     }
@@ -173,7 +178,16 @@ fn frozen_filter(view: View) -> Option<StandingFilter> {
     }
 }
 
-fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
+/// Participants, managers and partners learn that a rule failed, not how.
+fn rule_details_for(admin: bool, error: AppError) -> AppError {
+    if admin {
+        error
+    } else {
+        error.without_rule_details()
+    }
+}
+
+pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
     serde_json::from_str(json).map_err(|e| {
         AppError::internal(anyhow::anyhow!(
             "a frozen standings line is unreadable: {e}"
@@ -188,6 +202,7 @@ type LinesPage = (Vec<EntrantLine>, i64, Option<DateTime<Utc>>);
 fn read_page(
     conn: &mut DbConnection,
     cache: &StandingsCache,
+    runner: &RuleRunner,
     caller: &AuthUser,
     challenge: &Challenge,
     page: PageRequest,
@@ -204,7 +219,7 @@ fn read_page(
             .collect::<Result<_, _>>()?;
         return Ok((lines, total, None));
     }
-    let table = cache.live(conn, challenge)?;
+    let table = cache.live(conn, challenge, runner)?;
     let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
     let limit = usize::try_from(page.limit).unwrap_or(0);
     let (lines, total) = if view == View::All {
@@ -260,20 +275,24 @@ async fn list_standings(
     caller: AuthUser,
     pool: web::Data<Pool>,
     cache: web::Data<StandingsCache>,
+    runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
     query: web::Query<StandingsQuery>,
 ) -> Result<web::Json<StandingsPage>, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
     let cache = cache.into_inner();
+    let admin = caller.is_admin();
     let (challenge, lines, total, computed_at) = pool
         .run(move |conn| {
             let row = visible_challenge(conn, &caller, id)?;
             let challenge = Challenge::try_from(&row)?;
-            let (lines, total, computed_at) = read_page(conn, &cache, &caller, &challenge, page)?;
+            let (lines, total, computed_at) =
+                read_page(conn, &cache, &runner, &caller, &challenge, page)?;
             Ok((challenge, lines, total, computed_at))
         })
-        .await?;
+        .await
+        .map_err(|e| rule_details_for(admin, e))?;
     let unit = challenge.definition.objective.unit();
     Ok(web::Json(StandingsPage {
         challenge_id: challenge.id,
@@ -310,10 +329,12 @@ async fn get_standing(
     caller: AuthUser,
     pool: web::Data<Pool>,
     cache: web::Data<StandingsCache>,
+    runner: web::Data<RuleRunner>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<StandingLineDto>, AppError> {
     let (id, entrant_id) = path.into_inner();
     let cache = cache.into_inner();
+    let admin = caller.is_admin();
     let (challenge, line) = pool
         .run(move |conn| {
             let row = visible_challenge(conn, &caller, id)?;
@@ -328,7 +349,7 @@ async fn get_standing(
                 rows.first().map(|r| parse_line(&r.line)).transpose()?
             } else {
                 cache
-                    .live(conn, &challenge)?
+                    .live(conn, &challenge, &runner)?
                     .lines
                     .iter()
                     .find(|l| l.entrant_id() == entrant_id)
@@ -339,7 +360,8 @@ async fn get_standing(
                 _ => Err(AppError::NotFound("standing")),
             }
         })
-        .await?;
+        .await
+        .map_err(|e| rule_details_for(admin, e))?;
     let rules = challenge.scoring_rules();
     let explanation = scoring::explain(&rules, &line.line);
     let mut dto = StandingLineDto::new(line, rules.objective.unit());

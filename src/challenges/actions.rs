@@ -11,9 +11,15 @@ use crate::error::AppError;
 use crate::models::challenge::{self, ChallengeRow};
 use crate::models::now;
 use crate::models::standing::{self, StandingRow};
+use crate::rules::RuleRunner;
 
 /// Applies an action to a challenge; closing also freezes the standings, in the same transaction.
-pub fn apply(conn: &mut DbConnection, id: Uuid, action: Action) -> Result<ChallengeRow, AppError> {
+pub fn apply(
+    conn: &mut DbConnection,
+    id: Uuid,
+    action: Action,
+    runner: &RuleRunner,
+) -> Result<ChallengeRow, AppError> {
     conn.transaction(|conn| {
         let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
         let current = Challenge::try_from(&row)?;
@@ -28,15 +34,19 @@ pub fn apply(conn: &mut DbConnection, id: Uuid, action: Action) -> Result<Challe
                 )
             })?;
         if action == Action::Close {
-            freeze(conn, &current)?;
+            freeze(conn, &current, runner)?;
         }
         Ok(moved)
     })
 }
 
 /// Stores the standings as they are now; they no longer change afterwards.
-fn freeze(conn: &mut DbConnection, challenge: &Challenge) -> Result<(), AppError> {
-    let table = standings::compute(conn, challenge)?;
+fn freeze(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    runner: &RuleRunner,
+) -> Result<(), AppError> {
+    let table = standings::compute(conn, challenge, runner)?;
     let rows = table
         .lines
         .iter()

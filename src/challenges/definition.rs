@@ -176,6 +176,22 @@ pub fn check(p: &Proposal<'_>) -> Vec<FieldError> {
             "applies to volume objectives; use weight_growth_by_market_share for growth",
         ));
     }
+    if let Some((_, version)) = d.objective.script() {
+        if version < 1 {
+            errors.push(FieldError::new(
+                "objective.version",
+                "range",
+                "rule versions start at 1",
+            ));
+        }
+        if d.fairness.divide_by_potential {
+            errors.push(FieldError::new(
+                "fairness.divide_by_potential",
+                "not_allowed",
+                "a script objective applies its own fairness: use participant.potential_index and participant.market_share in the rule",
+            ));
+        }
+    }
     if d.fairness.weight_growth_by_market_share && !d.objective.is_growth() {
         errors.push(FieldError::new(
             "fairness.weight_growth_by_market_share",

@@ -5,4 +5,6 @@
 pub mod actions;
 pub mod definition;
 pub mod lifecycle;
+pub mod scripted;
+pub mod simulation;
 pub mod standings;

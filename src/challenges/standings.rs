@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::models::challenge::ChallengeRow;
 use crate::models::participant::{self, ParticipantFilter, ParticipantRow};
 use crate::models::{organisation, parse_id, region, sale, team};
+use crate::rules::RuleRunner;
 use crate::scoring::{
     self, ChallengeKind, Entrant, Line, SaleFilter, ScoringRules, Sector, Window,
 };
@@ -93,8 +94,13 @@ impl Challenge {
     /// Which sale lines count: the currency, the audience's and objective's products (both
     /// when both are set), and key accounts for key-account objectives.
     pub fn sale_filter(&self) -> SaleFilter {
+        self.sale_filter_for(&self.definition.objective)
+    }
+
+    /// The same for another objective (a simulation's).
+    pub fn sale_filter_for(&self, objective: &scoring::Objective) -> SaleFilter {
         let audience = &self.definition.audience.product_ids;
-        let products = match (audience.is_empty(), self.definition.objective.products()) {
+        let products = match (audience.is_empty(), objective.products()) {
             (true, None) => None,
             (true, Some(objective)) => Some(objective.clone()),
             (false, None) => Some(audience.clone()),
@@ -108,7 +114,7 @@ impl Challenge {
         SaleFilter {
             currency: self.currency.clone(),
             products,
-            key_accounts_only: self.definition.objective.key_accounts_only(),
+            key_accounts_only: objective.key_accounts_only(),
         }
     }
 
@@ -154,23 +160,29 @@ pub struct Table {
     pub computed_at: Option<NaiveDateTime>,
 }
 
-/// Who an entrant is, before scoring.
-struct EntrantInfo {
-    name: String,
-    region_id: Option<Uuid>,
-    organisation_id: Option<Uuid>,
-    sector: Sector,
-}
-
-fn opt_id(value: &Option<String>) -> Result<Option<Uuid>, AppError> {
+pub(super) fn opt_id(value: &Option<String>) -> Result<Option<Uuid>, AppError> {
     value.as_deref().map(parse_id).transpose()
 }
 
-/// Computes the live standings from the database.
-pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, AppError> {
-    let started = std::time::Instant::now();
-    let participants = participant::all(conn, &challenge.participant_filter())?;
-    let loaded = started.elapsed();
+/// Who the entrants are: each one's description, and which participants it adds up.
+pub(super) struct Entrants<'a> {
+    pub infos: HashMap<Uuid, EntrantInfo>,
+    pub members: Vec<(Uuid, &'a ParticipantRow)>,
+}
+
+/// Who an entrant is, before scoring.
+pub(super) struct EntrantInfo {
+    pub name: String,
+    pub region_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+    pub sector: Sector,
+}
+
+fn entrants<'a>(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    participants: &'a [ParticipantRow],
+) -> Result<Entrants<'a>, AppError> {
     let regions: HashMap<String, region::RegionRow> = region::all(conn)?
         .into_iter()
         .map(|r| (r.id.clone(), r))
@@ -184,24 +196,11 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
                 market_share: r.market_share,
             })
     };
-    let before_sums = started.elapsed();
-    let sums = sale::totals(
-        conn,
-        &challenge.sale_filter(),
-        challenge.period,
-        challenge.baseline,
-        matches!(
-            challenge.definition.objective,
-            scoring::Objective::NewCustomers {}
-        ),
-    )?;
-
-    // Who each entrant is, and which participants' sums it adds up.
     let mut infos: HashMap<Uuid, EntrantInfo> = HashMap::new();
     let mut members: Vec<(Uuid, &ParticipantRow)> = Vec::with_capacity(participants.len());
     match challenge.unit {
         RankingUnit::Participant => {
-            for p in &participants {
+            for p in participants {
                 let id = parse_id(&p.id)?;
                 infos.insert(
                     id,
@@ -220,7 +219,7 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
                 .into_iter()
                 .map(|t| (t.id.clone(), t))
                 .collect();
-            for p in &participants {
+            for p in participants {
                 let Some(team) = p.team_id.as_ref().and_then(|id| teams.get(id)) else {
                     continue;
                 };
@@ -237,7 +236,7 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
             }
         }
         RankingUnit::Region => {
-            for p in &participants {
+            for p in participants {
                 let Some(r) = p.region_id.as_ref().and_then(|id| regions.get(id)) else {
                     continue;
                 };
@@ -259,7 +258,7 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
                 .into_iter()
                 .map(|o| (o.id, o.name))
                 .collect();
-            for p in &participants {
+            for p in participants {
                 let id = parse_id(&p.organisation_id)?;
                 infos.entry(id).or_insert_with(|| EntrantInfo {
                     name: names.get(&p.organisation_id).cloned().unwrap_or_default(),
@@ -271,34 +270,42 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
             }
         }
     }
-    let mut totals: HashMap<Uuid, scoring::Totals> = infos
-        .keys()
-        .map(|id| (*id, scoring::Totals::default()))
-        .collect();
-    for (entrant, p) in members {
-        if let Some(sum) = sums.get(&p.id) {
-            let entry = totals.entry(entrant).or_default();
-            *entry = entry.merge(*sum);
-        }
-    }
-    let entrants: Vec<Entrant> = totals
+    Ok(Entrants { infos, members })
+}
+
+/// Computes the live standings from the database, with the challenge's own rules.
+pub fn compute(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    runner: &RuleRunner,
+) -> Result<Table, AppError> {
+    compute_with(conn, challenge, &challenge.scoring_rules(), runner)
+}
+
+/// Computes the live standings of a challenge under `rules` (its own, or another version
+/// or parameters for a simulation).
+pub fn compute_with(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    rules: &ScoringRules,
+    runner: &RuleRunner,
+) -> Result<Table, AppError> {
+    let started = std::time::Instant::now();
+    let participants = participant::all(conn, &challenge.participant_filter())?;
+    let entrants = entrants(conn, challenge, &participants)?;
+    let loaded = started.elapsed();
+    let lines = match rules.objective.script() {
+        Some(_) => super::scripted::standings(conn, challenge, rules, &entrants, runner)?,
+        None => builtin_standings(conn, challenge, rules, &entrants)?,
+    };
+    let lines: Vec<EntrantLine> = lines
         .into_iter()
-        .map(|(id, totals)| Entrant {
-            id,
-            totals,
-            sector: infos.get(&id).map_or(Sector::NEUTRAL, |i| i.sector),
-        })
-        .collect();
-    let summed = started.elapsed();
-    let lines: Vec<EntrantLine> = scoring::standings(&challenge.scoring_rules(), &entrants)
-        .into_iter()
-        .map(|line| with_entrant(line, challenge.unit, &infos))
+        .map(|line| with_entrant(line, challenge.unit, &entrants.infos))
         .collect();
     tracing::debug!(
         challenge = %challenge.id,
         entrants = lines.len(),
         participants_ms = loaded.as_millis(),
-        sums_ms = (summed - before_sums).as_millis(),
         total_ms = started.elapsed().as_millis(),
         "computed live standings"
     );
@@ -306,6 +313,45 @@ pub fn compute(conn: &mut DbConnection, challenge: &Challenge) -> Result<Table, 
         lines,
         computed_at: Some(crate::models::now()),
     })
+}
+
+/// Built-in objectives: the database's per-participant sums, added up per entrant.
+fn builtin_standings(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    rules: &ScoringRules,
+    entrants: &Entrants<'_>,
+) -> Result<Vec<Line>, AppError> {
+    let sums = sale::totals(
+        conn,
+        &challenge.sale_filter_for(&rules.objective),
+        challenge.period,
+        challenge.baseline,
+        matches!(rules.objective, scoring::Objective::NewCustomers {}),
+    )?;
+    let mut totals: HashMap<Uuid, scoring::Totals> = entrants
+        .infos
+        .keys()
+        .map(|id| (*id, scoring::Totals::default()))
+        .collect();
+    for (entrant, p) in &entrants.members {
+        if let Some(sum) = sums.get(&p.id) {
+            let entry = totals.entry(*entrant).or_default();
+            *entry = entry.merge(*sum);
+        }
+    }
+    let list: Vec<Entrant> = totals
+        .into_iter()
+        .map(|(id, totals)| Entrant {
+            id,
+            totals,
+            sector: entrants
+                .infos
+                .get(&id)
+                .map_or(Sector::NEUTRAL, |i| i.sector),
+        })
+        .collect();
+    Ok(scoring::standings(rules, &list))
 }
 
 fn with_entrant(line: Line, unit: RankingUnit, infos: &HashMap<Uuid, EntrantInfo>) -> EntrantLine {
@@ -342,6 +388,7 @@ impl StandingsCache {
         &self,
         conn: &mut DbConnection,
         challenge: &Challenge,
+        runner: &RuleRunner,
     ) -> Result<Arc<Table>, AppError> {
         let version = crate::models::scoring_version(conn)?;
         if let Some(table) = self.cached(challenge.id, version) {
@@ -355,7 +402,7 @@ impl StandingsCache {
         if let Some(table) = self.cached(challenge.id, version) {
             return Ok(table);
         }
-        let table = Arc::new(compute(conn, challenge)?);
+        let table = Arc::new(compute(conn, challenge, runner)?);
         lock(&self.entries).insert(challenge.id, (version, Arc::clone(&table)));
         Ok(table)
     }

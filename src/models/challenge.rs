@@ -152,3 +152,26 @@ pub fn move_status(
     .get_result(conn)
     .optional()
 }
+
+/// Replaces the scoring definition of a challenge still in `status` (the rule version of
+/// a scheduled or running one); `None` when it moved meanwhile.
+pub fn set_definition(
+    conn: &mut DbConnection,
+    id: Uuid,
+    status: &str,
+    definition: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<ChallengeRow>> {
+    diesel::update(
+        challenges::table
+            .filter(challenges::id.eq(id.to_string()))
+            .filter(challenges::status.eq(status)),
+    )
+    .set((
+        challenges::definition.eq(definition),
+        challenges::updated_at.eq(now),
+    ))
+    .returning(challenges::all_columns)
+    .get_result(conn)
+    .optional()
+}

@@ -11,6 +11,7 @@ pub mod organisation;
 pub mod participant;
 pub mod product;
 pub mod region;
+pub mod rule;
 pub mod sale;
 pub mod standing;
 pub mod team;

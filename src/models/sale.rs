@@ -190,26 +190,79 @@ pub fn facts(conn: &mut DbConnection) -> QueryResult<Vec<SaleFact>> {
             sales::amount_cents,
         ))
         .load(conn)?;
+    rows.into_iter().map(fact).collect()
+}
+
+/// A sale line with what a script sees of its product and customer.
+#[derive(Debug, Clone)]
+pub struct ScriptLine {
+    pub fact: SaleFact,
+    /// The product's SKU and category, empty when the line names no product.
+    pub sku: String,
+    pub category: String,
+    /// The customer's reference, empty when the line names none.
+    pub customer_reference: String,
+}
+
+type ScriptColumns = (FactColumns, Option<String>, Option<String>, Option<String>);
+
+/// Every line in `currency` sold before `until`, for script objectives (whole history
+/// before the period too: it says which customers are new).
+pub fn script_lines(
+    conn: &mut DbConnection,
+    currency: &str,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<ScriptLine>> {
+    use crate::schema::products;
+    let rows: Vec<ScriptColumns> = sales::table
+        .left_join(customers::table)
+        .left_join(products::table)
+        .filter(sales::currency.eq(currency.to_owned()))
+        .filter(sales::sold_at.lt(until))
+        .select((
+            (
+                sales::participant_id,
+                sales::customer_id,
+                sales::product_id,
+                customers::key_account.nullable(),
+                sales::currency,
+                sales::sold_at,
+                sales::quantity,
+                sales::amount_cents,
+            ),
+            products::sku.nullable(),
+            products::category.nullable(),
+            customers::reference.nullable(),
+        ))
+        .load(conn)?;
     rows.into_iter()
-        .map(
-            |(participant, customer, product, key_account, currency, sold_at, quantity, amount)| {
-                let parse = |s: &str| {
-                    Uuid::parse_str(s)
-                        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-                };
-                Ok(SaleFact {
-                    participant_id: parse(&participant)?,
-                    customer_id: customer.as_deref().map(parse).transpose()?,
-                    product_id: product.as_deref().map(parse).transpose()?,
-                    key_account: key_account.unwrap_or(false),
-                    currency,
-                    sold_at,
-                    quantity,
-                    amount_cents: amount,
-                })
-            },
-        )
+        .map(|(columns, sku, category, reference)| {
+            Ok(ScriptLine {
+                fact: fact(columns)?,
+                sku: sku.unwrap_or_default(),
+                category: category.unwrap_or_default(),
+                customer_reference: reference.unwrap_or_default(),
+            })
+        })
         .collect()
+}
+
+fn fact(columns: FactColumns) -> QueryResult<SaleFact> {
+    let (participant, customer, product, key_account, currency, sold_at, quantity, amount) =
+        columns;
+    let parse = |s: &str| {
+        Uuid::parse_str(s).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+    };
+    Ok(SaleFact {
+        participant_id: parse(&participant)?,
+        customer_id: customer.as_deref().map(parse).transpose()?,
+        product_id: product.as_deref().map(parse).transpose()?,
+        key_account: key_account.unwrap_or(false),
+        currency,
+        sold_at,
+        quantity,
+        amount_cents: amount,
+    })
 }
 
 #[derive(QueryableByName)]

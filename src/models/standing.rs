@@ -74,3 +74,11 @@ pub fn count(conn: &mut DbConnection, challenge_id: Uuid) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Every frozen line of a challenge, in display order.
+pub fn all(conn: &mut DbConnection, challenge_id: Uuid) -> QueryResult<Vec<StandingRow>> {
+    standing_lines::table
+        .filter(standing_lines::challenge_id.eq(challenge_id.to_string()))
+        .order(standing_lines::position.asc())
+        .load(conn)
+}

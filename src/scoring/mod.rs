@@ -112,11 +112,36 @@ pub struct Line {
     pub progress_percent: Option<f64>,
     pub reached: Option<bool>,
     pub totals: Totals,
+    /// A script objective's verdict on qualification (`None` for built-in objectives).
+    #[serde(default)]
+    pub rule_qualified: Option<bool>,
+    /// A script objective's own explanation of the line.
+    #[serde(default)]
+    pub detail: Option<String>,
 }
 
-/// Scores one entrant, without its rank.
+/// What the objective measured for one entrant: a built-in's value, or a rule's output.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Measure {
+    pub raw_value: Option<f64>,
+    /// The rule's verdict; `None` for built-in objectives.
+    pub rule_qualified: Option<bool>,
+    pub detail: Option<String>,
+}
+
+/// Scores one entrant with a built-in objective, without its rank.
 pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
-    let raw_value = rules.objective.value(&entrant.totals);
+    let measure = Measure {
+        raw_value: rules.objective.value(&entrant.totals),
+        ..Measure::default()
+    };
+    score_measured(rules, entrant, measure)
+}
+
+/// Scores one entrant from what its objective measured, without its rank: fairness,
+/// threshold (and the rule's own verdict), target, progress.
+pub fn score_measured(rules: &ScoringRules, entrant: &Entrant, measure: Measure) -> Line {
+    let raw_value = measure.raw_value;
     let (adjustments, score) = match raw_value {
         Some(raw) => {
             let (steps, score) =
@@ -125,7 +150,7 @@ pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
         }
         None => (Vec::new(), None),
     };
-    let passes_threshold = match (rules.threshold, raw_value, score) {
+    let threshold_ok = match (rules.threshold, raw_value, score) {
         (_, None, _) | (_, _, None) => false,
         (None, _, _) => true,
         (Some(t), Some(raw), Some(score)) => match t.basis {
@@ -133,6 +158,7 @@ pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
             ThresholdBasis::Score => score >= t.minimum,
         },
     };
+    let passes_threshold = threshold_ok && measure.rule_qualified.unwrap_or(true);
     let target = rules
         .target
         .as_ref()
@@ -163,6 +189,8 @@ pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
         progress_percent,
         reached,
         totals: entrant.totals,
+        rule_qualified: measure.rule_qualified,
+        detail: measure.detail,
     }
 }
 
@@ -170,6 +198,15 @@ pub fn score(rules: &ScoringRules, entrant: &Entrant) -> Line {
 /// others. The result does not depend on the order of `entrants`.
 pub fn standings(rules: &ScoringRules, entrants: &[Entrant]) -> Vec<Line> {
     let lines: Vec<Line> = entrants.iter().map(|e| score(rules, e)).collect();
+    ranking::rank(rules, lines)
+}
+
+/// The standings from what a script objective measured, one measure per entrant.
+pub fn standings_measured(rules: &ScoringRules, measured: Vec<(Entrant, Measure)>) -> Vec<Line> {
+    let lines: Vec<Line> = measured
+        .into_iter()
+        .map(|(entrant, measure)| score_measured(rules, &entrant, measure))
+        .collect();
     ranking::rank(rules, lines)
 }
 
@@ -181,11 +218,21 @@ pub fn explain(rules: &ScoringRules, line: &Line) -> Vec<String> {
         ValueUnit::Units => "units",
         ValueUnit::Customers => "new customers",
         ValueUnit::Percent => "% growth",
+        ValueUnit::Points => "points",
     };
     let mut steps = Vec::new();
     match line.raw_value {
         Some(raw) => steps.push(format!("raw value: {raw} {unit}")),
+        None if rules.objective.script().is_some() => {
+            steps.push("raw value: undefined (the rule gave none)".to_owned())
+        }
         None => steps.push("raw value: undefined (no baseline revenue to grow from)".to_owned()),
+    }
+    if let Some(detail) = &line.detail {
+        steps.push(format!("rule: {detail}"));
+    }
+    if line.rule_qualified == Some(false) {
+        steps.push("the rule did not qualify this line".to_owned());
     }
     for adjustment in &line.adjustments {
         steps.push(format!(

@@ -41,6 +41,18 @@ pub enum Objective {
     KeyAccountRevenue {},
     /// Revenue growth in percent on key-account customers, as `revenue_growth`.
     KeyAccountGrowth {},
+    /// A custom objective: a version of an admin's Rhai rule of kind `objective`, called
+    /// once per entrant with its sales in the period (see `rules/README.md`). The version
+    /// is fixed: a new upload does not change the challenge.
+    Script {
+        rule_id: Uuid,
+        #[schema(minimum = 1)]
+        version: i32,
+        /// The rule's parameters, `ctx.params` in the script.
+        #[serde(default)]
+        #[schema(value_type = Object)]
+        params: serde_json::Map<String, serde_json::Value>,
+    },
 }
 
 /// The unit of an objective's raw value.
@@ -52,6 +64,8 @@ pub enum ValueUnit {
     Units,
     Customers,
     Percent,
+    /// Whatever a script objective computes.
+    Points,
 }
 
 impl Objective {
@@ -71,6 +85,7 @@ impl Objective {
             Objective::Units {} | Objective::ProductUnits { .. } => ValueUnit::Units,
             Objective::NewCustomers {} => ValueUnit::Customers,
             Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {} => ValueUnit::Percent,
+            Objective::Script { .. } => ValueUnit::Points,
         }
     }
 
@@ -92,7 +107,18 @@ impl Objective {
         )
     }
 
-    /// The raw value, or `None` where it is undefined (growth without a baseline).
+    /// The rule version a script objective names.
+    pub fn script(&self) -> Option<(Uuid, i32)> {
+        match self {
+            Objective::Script {
+                rule_id, version, ..
+            } => Some((*rule_id, *version)),
+            _ => None,
+        }
+    }
+
+    /// The raw value, or `None` where it is undefined (growth without a baseline, or a
+    /// script objective, whose value the rule computes).
     pub fn value(&self, totals: &Totals) -> Option<f64> {
         match self {
             Objective::Revenue {}
@@ -103,6 +129,7 @@ impl Objective {
             Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {} => {
                 growth_percent(totals.revenue_cents, totals.baseline_revenue_cents)
             }
+            Objective::Script { .. } => None,
         }
     }
 }

@@ -1,0 +1,3 @@
+DROP TABLE challenge_rule_changes;
+DROP TABLE rule_versions;
+DROP TABLE rules;

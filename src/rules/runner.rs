@@ -1,0 +1,165 @@
+//! The server's one rule engine, shared as app data: the engine is built once, compiled
+//! ASTs are cached by content hash (a version's source never changes, so its hash names
+//! it), and evaluations run under a counting gate, so at most `concurrency` tables are
+//! being scored at once whatever the number of requests.
+//!
+//! Every method is blocking: call them from `Pool::run` or `web::block`, never on an async
+//! worker.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+
+use rhai::{Engine, AST};
+
+use super::allocation::{self, Award, RewardInput, StandingInput};
+use super::engine::{self, Limits, ScriptError};
+use super::objective::{self, ChallengeContext, ScoreInput, ScoreOutput};
+use super::RuleKind;
+
+/// Compiled ASTs kept at most; the cache starts over beyond.
+const MAX_CACHED: usize = 1_000;
+
+/// A failed evaluation: which entrant it was about (if any) and the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFailure {
+    pub entrant: Option<String>,
+    pub error: ScriptError,
+}
+
+impl std::fmt::Display for RuleFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.entrant {
+            Some(entrant) => write!(f, "{} (scoring {entrant})", self.error),
+            None => self.error.fmt(f),
+        }
+    }
+}
+
+/// A counting semaphore for blocking threads.
+struct Gate {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Permit<'a>(&'a Gate);
+
+impl Gate {
+    fn new(permits: usize) -> Self {
+        Self {
+            free: Mutex::new(permits.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        while *free == 0 {
+            free = self
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+pub struct RuleRunner {
+    engine: Engine,
+    limits: Limits,
+    cache: Mutex<HashMap<(String, RuleKind), Arc<AST>>>,
+    gate: Gate,
+}
+
+impl RuleRunner {
+    pub fn new(limits: Limits, concurrency: usize) -> Self {
+        Self {
+            engine: engine::build(&limits),
+            limits,
+            cache: Mutex::new(HashMap::new()),
+            gate: Gate::new(concurrency),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Compiles a source (or takes it from the cache), with every error found.
+    pub fn compile(&self, source: &str, kind: RuleKind) -> Result<Arc<AST>, Vec<ScriptError>> {
+        let key = (super::content_hash(source), kind);
+        if let Some(ast) = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(ast));
+        }
+        let ast = Arc::new(engine::compile(&self.engine, source, kind)?);
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&ast));
+        Ok(ast)
+    }
+
+    /// Scores every entrant, in order; the first failure stops the table.
+    pub fn score_all(
+        &self,
+        ast: &AST,
+        challenge: &Arc<ChallengeContext>,
+        inputs: Vec<ScoreInput>,
+    ) -> Result<Vec<ScoreOutput>, RuleFailure> {
+        let _permit = self.gate.acquire();
+        inputs
+            .into_iter()
+            .map(|input| {
+                let entrant = input.entrant.id.clone();
+                objective::evaluate(&self.engine, ast, &self.limits, challenge, input).map_err(
+                    |error| RuleFailure {
+                        entrant: Some(entrant),
+                        error,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Runs an allocation rule once.
+    pub fn allocate(
+        &self,
+        ast: &AST,
+        challenge: &Arc<ChallengeContext>,
+        standings: &[StandingInput],
+        rewards: &[RewardInput],
+    ) -> Result<Vec<Award>, RuleFailure> {
+        let _permit = self.gate.acquire();
+        allocation::evaluate(
+            &self.engine,
+            ast,
+            &self.limits,
+            challenge,
+            standings,
+            rewards,
+        )
+        .map_err(|error| RuleFailure {
+            entrant: None,
+            error,
+        })
+    }
+}
+
+impl Default for RuleRunner {
+    fn default() -> Self {
+        Self::new(Limits::default(), 2)
+    }
+}
