@@ -13,7 +13,8 @@
 //! - a state clash (duplicate e-mail, last admin): [`AppError::Conflict`] (409);
 //! - a rule's script that does not compile: [`AppError::InvalidScript`] (422, each error
 //!   with line and column); a rule that fails while scoring: [`AppError::RuleFailed`]
-//!   (500 `rule_failed`, the script's error shown to admins only);
+//!   (500 `rule_failed`, or 409 when it stops a close; the script's error shown to
+//!   admins only); too many rules running at once: [`AppError::RulesBusy`] (503);
 //! - the database is out of reach: [`AppError::DatabaseUnavailable`] (503);
 //! - anything else: [`AppError::Internal`] (500). Its cause goes to the log; the body says
 //!   nothing of it.
@@ -129,10 +130,17 @@ pub enum AppError {
     Conflict { code: &'static str, detail: String },
     #[error("the script has {} error(s)", .0.len())]
     InvalidScript(Vec<ScriptError>),
-    /// A rule failed while computing something; `reveal` says whether the caller may see
-    /// the script's error (admins) or only that it failed.
+    /// A rule failed while computing something. `reveal`: the caller may see the script's
+    /// error (admins; off unless a handler turns it on). `blocking`: it stopped an admin's
+    /// action (a close), which is a 409 rather than a 500.
     #[error("the challenge's rule failed")]
-    RuleFailed { failure: RuleFailure, reveal: bool },
+    RuleFailed {
+        failure: RuleFailure,
+        reveal: bool,
+        blocking: bool,
+    },
+    #[error("too many rules are being evaluated at once; try again in a moment")]
+    RulesBusy,
     #[error("the database is unavailable")]
     DatabaseUnavailable,
     #[error(transparent)]
@@ -165,21 +173,37 @@ impl AppError {
         Self::Internal(cause.into())
     }
 
-    /// A rule's evaluation failed: logged in full here, shown to admins only.
+    /// A rule's evaluation failed. Hidden from the caller until [`AppError::revealed_to`]
+    /// says it is an admin.
     pub fn rule_failed(failure: RuleFailure) -> Self {
-        tracing::warn!(error = %failure, "a rule failed");
         Self::RuleFailed {
             failure,
-            reveal: true,
+            reveal: false,
+            blocking: false,
         }
     }
 
-    /// The same error for a caller who may not see a script's internals.
-    pub fn without_rule_details(self) -> Self {
+    /// The same error, with the script's error shown when the caller is an admin.
+    pub fn revealed_to(self, admin: bool) -> Self {
+        match self {
+            AppError::RuleFailed {
+                failure, blocking, ..
+            } => AppError::RuleFailed {
+                failure,
+                reveal: admin,
+                blocking,
+            },
+            other => other,
+        }
+    }
+
+    /// The same error as the refusal of an admin's action (409).
+    pub fn blocking(self) -> Self {
         match self {
             AppError::RuleFailed { failure, .. } => AppError::RuleFailed {
                 failure,
-                reveal: false,
+                reveal: true,
+                blocking: true,
             },
             other => other,
         }
@@ -202,6 +226,7 @@ impl AppError {
             AppError::Conflict { code, .. } => code,
             AppError::InvalidScript(_) => "invalid_script",
             AppError::RuleFailed { .. } => "rule_failed",
+            AppError::RulesBusy => "rules_busy",
             AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -235,6 +260,7 @@ impl AppError {
             AppError::RuleFailed {
                 failure,
                 reveal: true,
+                ..
             } => Problem {
                 script_errors: vec![failure.error.clone()],
                 ..Problem::new(
@@ -270,7 +296,9 @@ impl ResponseError for AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::InvalidScript(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RuleFailed { blocking: true, .. } => StatusCode::CONFLICT,
             AppError::RuleFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::RulesBusy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -288,6 +316,15 @@ impl ResponseError for AppError {
             );
         }
         response
+    }
+}
+
+impl From<crate::rules::runner::RunError> for AppError {
+    fn from(error: crate::rules::runner::RunError) -> Self {
+        match error {
+            crate::rules::runner::RunError::Failed(failure) => AppError::rule_failed(failure),
+            crate::rules::runner::RunError::Busy => AppError::RulesBusy,
+        }
     }
 }
 

@@ -243,3 +243,35 @@ fn an_allocation_may_award_thousands_of_participants() {
     let output = run(&runner(), RuleKind::Allocation, source, &input).expect("runs");
     assert_eq!(output["awards"].as_array().map(Vec::len), Some(3_000));
 }
+
+#[test]
+fn copying_sale_lines_is_bounded() {
+    use podium::rules::values::SaleInput;
+    let input = TestInput {
+        sales: (0..2_000)
+            .map(|i| SaleInput {
+                product: format!("SKU-{}", i % 7),
+                customer: format!("C-{i}"),
+                key_account: true,
+                quantity: 1,
+                amount: 100,
+                ..SaleInput::default()
+            })
+            .collect(),
+        ..TestInput::default()
+    };
+    let hoarder = "fn score(participant, sales, ctx) {\n    let kept = [];\n    for i in 0..100000 { kept.push(sales.key_accounts()); }\n    kept.len()\n}";
+    let started = Instant::now();
+    let errors = run(&runner(), RuleKind::Objective, hoarder, &input).expect_err("bounded");
+    assert!(
+        message(&errors).contains("copied too many sale lines"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[0].line, Some(3));
+    assert!(started.elapsed() < FAST);
+
+    // Filtering once and reusing the result is fine.
+    let frugal = "fn score(participant, sales, ctx) {\n    let key = sales.key_accounts();\n    let total = 0;\n    for i in 0..100 { total += key.amount(); }\n    total\n}";
+    let output = run(&runner(), RuleKind::Objective, frugal, &input).expect("runs");
+    assert_eq!(output["score"], 100.0 * 2_000.0 * 100.0);
+}

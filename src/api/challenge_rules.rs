@@ -47,6 +47,12 @@ pub struct RuleVersionChange {
 
 /// One recorded change of a challenge's rule version.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019ac1d2-7e3f-7a10-9b2c-3d4e5f6a7b8c", "challenge_id": "2d7e9f10-3a4b-4c5d-8e6f-7a8b9c0d1e2f",
+    "rule_id": "0b6f3a52-1f9e-4c1e-9a47-5d2c8e1f0a11", "from_version": 2, "to_version": 3,
+    "reason": "Version 2 counted reversals twice; fixed in 3.",
+    "changed_by": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "changed_at": "2026-03-10T09:30:00Z"
+}))]
 pub struct RuleChangeDto {
     pub id: Uuid,
     pub challenge_id: Uuid,
@@ -155,14 +161,20 @@ async fn change_rule_version(
                 *from_version = form.version;
                 let json = serde_json::to_string(&definition).map_err(AppError::internal)?;
                 let now = now();
-                let updated =
-                    challenge::set_definition(conn, id, current.status.as_str(), &json, now)?
-                        .ok_or_else(|| {
-                            AppError::conflict(
-                                "invalid_transition",
-                                "the challenge changed meanwhile; read it again",
-                            )
-                        })?;
+                let updated = challenge::set_definition(
+                    conn,
+                    id,
+                    current.status.as_str(),
+                    &row.definition,
+                    &json,
+                    now,
+                )?
+                .ok_or_else(|| {
+                    AppError::conflict(
+                        "invalid_transition",
+                        "the challenge changed meanwhile; read it again",
+                    )
+                })?;
                 rule::insert_change(
                     conn,
                     &RuleChangeRow {
@@ -309,6 +321,17 @@ pub struct SimulatedChangeDto {
 
 /// The difference the other rules would make.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "challenge_id": "2d7e9f10-3a4b-4c5d-8e6f-7a8b9c0d1e2f", "entrants": 40, "moved": 2,
+    "newly_qualified": 0, "no_longer_qualified": 0, "current_error": null, "simulated_error": null,
+    "changes": [{
+        "entrant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau", "unit": "participant"},
+        "current": {"rank": 2, "score": 31.0, "qualified": true},
+        "simulated": {"rank": 1, "score": 42.0, "qualified": true, "detail": "42 units of ESP-01"},
+        "rank_change": 1, "score_change": 11.0
+    }],
+    "total_changes": 2, "limit": 50, "offset": 0
+}))]
 pub struct SimulationDto {
     pub challenge_id: Uuid,
     /// Entrants in either table.
@@ -319,6 +342,8 @@ pub struct SimulationDto {
     pub no_longer_qualified: usize,
     /// The current rule fails on the live data: every simulated line is then new.
     pub current_error: Option<ScriptError>,
+    /// The simulated rules fail on the live data: nothing is compared, and this says why.
+    pub simulated_error: Option<ScriptError>,
     /// The changed lines, in the simulated table's order: one page.
     pub changes: Vec<SimulatedChangeDto>,
     /// Changed lines over all pages.
@@ -396,7 +421,7 @@ fn proposed_rules(challenge: &Challenge, form: SimulationForm) -> Result<Scoring
         (status = 403, response = crate::api::docs::Forbidden),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 422, response = crate::api::docs::ValidationFailed),
-        (status = 500, response = crate::api::docs::InternalError),
+        (status = 503, response = crate::api::docs::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -414,7 +439,7 @@ async fn simulate(
     let page = PageRequest::parse(query.limit, query.offset)?;
     let form = body.into_inner();
     let cache = cache.into_inner();
-    let (challenge, comparison, current_error) = pool
+    let (challenge, comparison, current_error, simulated_error) = pool
         .run(move |conn| {
             let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
             let challenge = Challenge::try_from(&row)?;
@@ -438,12 +463,22 @@ async fn simulate(
                     Err(other) => return Err(other),
                 }
             };
-            let simulated = standings::compute_with(conn, &challenge, &rules, &runner)?;
-            Ok((
-                challenge,
-                simulation::compare(&current, &simulated.lines),
-                current_error,
-            ))
+            // A failing candidate is an answer too: the admin learns why, nothing moves.
+            match standings::compute_with(conn, &challenge, &rules, &runner) {
+                Ok(simulated) => Ok((
+                    challenge,
+                    simulation::compare(&current, &simulated.lines),
+                    current_error,
+                    None,
+                )),
+                Err(AppError::RuleFailed { failure, .. }) => Ok((
+                    challenge,
+                    simulation::Comparison::default(),
+                    current_error,
+                    Some(failure.error),
+                )),
+                Err(other) => Err(other),
+            }
         })
         .await?;
     let total_changes = i64::try_from(comparison.changes.len()).unwrap_or(i64::MAX);
@@ -461,6 +496,7 @@ async fn simulate(
         newly_qualified: comparison.newly_qualified,
         no_longer_qualified: comparison.no_longer_qualified,
         current_error,
+        simulated_error,
         changes,
         total_changes,
         limit: page.limit,

@@ -71,11 +71,17 @@ pub struct ChallengeDto {
 
 impl ChallengeDto {
     /// Individual targets are between an entrant and the admins: others see the general
-    /// target only (each entrant sees its own in its standings line).
+    /// target only (each entrant sees its own in its standings line). Likewise a rule's
+    /// parameters.
     fn for_caller(mut self, caller: &AuthUser) -> Self {
         if !caller.is_admin() {
             if let Some(Target::Absolute { per_entrant, .. }) = &mut self.target {
                 per_entrant.clear();
+            }
+            // A rule's parameters are its internals (tiers, lists of SKUs): participants
+            // read the conditions in `rules_text`.
+            if let Objective::Script { params, .. } = &mut self.objective {
+                params.clear();
             }
         }
         self
@@ -536,7 +542,8 @@ async fn act(
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let row = pool
         .run(move |conn| actions::apply(conn, id, action, &runner))
-        .await?;
+        .await
+        .map_err(AppError::blocking)?;
     Ok(web::Json(ChallengeDto::try_from(row)?))
 }
 

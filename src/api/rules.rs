@@ -33,6 +33,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// A rule: a name, a kind, and its versions.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0b6f3a52-1f9e-4c1e-9a47-5d2c8e1f0a11", "name": "Espresso placement", "kind": "objective",
+    "description": "Units of the named products sold to customers won in the period.",
+    "latest_version": 2, "created_by": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+    "created_at": "2026-03-01T08:00:00Z"
+}))]
 pub struct RuleDto {
     pub id: Uuid,
     pub name: String,

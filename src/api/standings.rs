@@ -178,13 +178,9 @@ fn frozen_filter(view: View) -> Option<StandingFilter> {
     }
 }
 
-/// Participants, managers and partners learn that a rule failed, not how.
+/// Admins see why a rule failed; participants, managers and partners only that it did.
 fn rule_details_for(admin: bool, error: AppError) -> AppError {
-    if admin {
-        error
-    } else {
-        error.without_rule_details()
-    }
+    error.revealed_to(admin)
 }
 
 pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {

@@ -34,7 +34,9 @@ pub fn apply(
                 )
             })?;
         if action == Action::Close {
-            freeze(conn, &current, runner)?;
+            // The row as the close left it: a rule-version change committed just before
+            // is frozen with its new version, never the one read above.
+            freeze(conn, &Challenge::try_from(&moved)?, runner)?;
         }
         Ok(moved)
     })

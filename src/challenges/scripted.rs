@@ -20,7 +20,9 @@ use crate::rules::objective::{ChallengeContext, ScoreInput};
 use crate::rules::runner::RuleFailure;
 use crate::rules::values::{Entrant as ScriptEntrant, Sale, Sales};
 use crate::rules::{RuleKind, RuleRunner};
+use crate::scoring::SaleFact;
 use crate::scoring::{self, Entrant, Line, Measure, Objective, ScoringRules, Sector, Totals};
+use rhai::ImmutableString;
 
 /// One participant's lines, ready for a script.
 #[derive(Default)]
@@ -58,90 +60,146 @@ pub fn compiled(
         })
 }
 
-/// Groups the lines by participant: the period's and baseline's lines for the script, the
-/// totals for the standings line, and whether each customer is new to the participant.
-fn by_participant(
-    lines: Vec<ScriptLine>,
+/// One line as kept in memory between loading and scoring: no heap of its own (the texts
+/// are shared through the interner).
+struct Compact {
+    customer_id: Option<Uuid>,
+    product_id: Option<Uuid>,
+    key_account: bool,
+    sold_at: chrono::NaiveDateTime,
+    quantity: i64,
+    amount: i64,
+    sku: ImmutableString,
+    category: ImmutableString,
+    customer: ImmutableString,
+}
+
+/// One shared copy of each distinct text (SKUs, categories, customer references, days).
+#[derive(Default)]
+struct Interner(HashMap<String, ImmutableString>);
+
+impl Interner {
+    fn get(&mut self, text: &str) -> ImmutableString {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared = ImmutableString::from(text);
+        self.0.insert(text.to_owned(), shared.clone());
+        shared
+    }
+}
+
+/// Loads the lines that count, grouped by participant, in compact form.
+fn load(
+    conn: &mut DbConnection,
     challenge: &Challenge,
     objective: &Objective,
-) -> HashMap<Uuid, ParticipantSales> {
+    interner: &mut Interner,
+) -> Result<HashMap<Uuid, Vec<Compact>>, AppError> {
     let filter = challenge.sale_filter_for(objective);
-    let mut grouped: HashMap<Uuid, Vec<ScriptLine>> = HashMap::new();
-    for line in lines.into_iter().filter(|l| filter.admits(&l.fact)) {
-        grouped
-            .entry(line.fact.participant_id)
-            .or_default()
-            .push(line);
-    }
-    grouped
-        .into_iter()
-        .map(|(participant, mut lines)| {
-            lines.sort_by(|a, b| {
-                (
-                    a.fact.sold_at,
-                    &a.sku,
-                    &a.customer_reference,
-                    a.fact.amount_cents,
-                    a.fact.quantity,
-                )
-                    .cmp(&(
-                        b.fact.sold_at,
-                        &b.sku,
-                        &b.customer_reference,
-                        b.fact.amount_cents,
-                        b.fact.quantity,
-                    ))
+    let mut grouped: HashMap<Uuid, Vec<Compact>> = HashMap::new();
+    sale::each_script_line(
+        conn,
+        &challenge.currency,
+        challenge.period.ends_at,
+        |line: ScriptLine| {
+            if !filter.admits(&line.fact) {
+                return;
+            }
+            let f = line.fact;
+            grouped.entry(f.participant_id).or_default().push(Compact {
+                customer_id: f.customer_id,
+                product_id: f.product_id,
+                key_account: f.key_account,
+                sold_at: f.sold_at,
+                quantity: f.quantity,
+                amount: f.amount_cents,
+                sku: interner.get(&line.sku),
+                category: interner.get(&line.category),
+                customer: interner.get(&line.customer_reference),
             });
-            let totals = Totals::from_sales(
-                lines.iter().map(|l| &l.fact),
-                &filter,
-                challenge.period,
-                challenge.baseline,
-            );
-            // Net revenue per customer before the period: positive means not new.
-            let mut before: HashMap<Uuid, i64> = HashMap::new();
-            for line in &lines {
-                if let (Some(customer), true) = (
-                    line.fact.customer_id,
-                    line.fact.sold_at < challenge.period.starts_at,
-                ) {
-                    *before.entry(customer).or_default() += line.fact.amount_cents;
-                }
-            }
-            let mut sales = ParticipantSales {
-                totals,
-                ..ParticipantSales::default()
-            };
-            for line in &lines {
-                let at = line.fact.sold_at;
-                let in_period = challenge.period.contains(at);
-                let in_baseline = challenge.baseline.is_some_and(|b| b.contains(at));
-                if !in_period && !in_baseline {
-                    continue;
-                }
-                let sale = Sale {
-                    product: line.sku.as_str().into(),
-                    category: line.category.as_str().into(),
-                    customer: line.customer_reference.as_str().into(),
-                    key_account: line.fact.key_account,
-                    new_customer: line
-                        .fact
-                        .customer_id
-                        .is_some_and(|c| before.get(&c).copied().unwrap_or(0) <= 0),
-                    quantity: line.fact.quantity,
-                    amount: line.fact.amount_cents,
-                    sold_on: day(at).into(),
-                };
-                if in_baseline {
-                    sales.baseline.push(sale.clone());
-                }
-                if in_period {
-                    sales.period.push(sale);
-                }
-            }
-            (participant, sales)
+        },
+    )?;
+    Ok(grouped)
+}
+
+/// One participant's lines for the script (period and baseline), its totals for the
+/// standings line, and whether each customer is new to the participant.
+fn participant_sales(
+    participant: Uuid,
+    mut lines: Vec<Compact>,
+    challenge: &Challenge,
+    objective: &Objective,
+    interner: &mut Interner,
+) -> ParticipantSales {
+    lines.sort_by(|a, b| {
+        (a.sold_at, &a.sku, &a.customer, a.amount, a.quantity).cmp(&(
+            b.sold_at,
+            &b.sku,
+            &b.customer,
+            b.amount,
+            b.quantity,
+        ))
+    });
+    let facts: Vec<SaleFact> = lines
+        .iter()
+        .map(|l| SaleFact {
+            participant_id: participant,
+            customer_id: l.customer_id,
+            product_id: l.product_id,
+            key_account: l.key_account,
+            currency: challenge.currency.clone(),
+            sold_at: l.sold_at,
+            quantity: l.quantity,
+            amount_cents: l.amount,
         })
-        .collect()
+        .collect();
+    let totals = Totals::from_sales(
+        &facts,
+        &challenge.sale_filter_for(objective),
+        challenge.period,
+        challenge.baseline,
+    );
+    // Net revenue per customer before the period: positive means not new.
+    let mut before: HashMap<Uuid, i64> = HashMap::new();
+    for line in &lines {
+        if let (Some(customer), true) =
+            (line.customer_id, line.sold_at < challenge.period.starts_at)
+        {
+            *before.entry(customer).or_default() += line.amount;
+        }
+    }
+    let mut sales = ParticipantSales {
+        totals,
+        ..ParticipantSales::default()
+    };
+    for line in lines {
+        let at = line.sold_at;
+        let in_period = challenge.period.contains(at);
+        let in_baseline = challenge.baseline.is_some_and(|b| b.contains(at));
+        if !in_period && !in_baseline {
+            continue;
+        }
+        let sale = Sale {
+            new_customer: line
+                .customer_id
+                .is_some_and(|c| before.get(&c).copied().unwrap_or(0) <= 0),
+            product: line.sku,
+            category: line.category,
+            customer: line.customer,
+            key_account: line.key_account,
+            quantity: line.quantity,
+            amount: line.amount,
+            sold_on: interner.get(&day(at)),
+        };
+        if in_baseline {
+            sales.baseline.push(sale.clone());
+        }
+        if in_period {
+            sales.period.push(sale);
+        }
+    }
+    sales
 }
 
 /// Scores every entrant with the rule and ranks them.
@@ -181,11 +239,8 @@ pub(super) fn standings(
             })
         })?,
     );
-    let mut per_participant = by_participant(
-        sale::script_lines(conn, &challenge.currency, challenge.period.ends_at)?,
-        challenge,
-        &rules.objective,
-    );
+    let mut interner = Interner::default();
+    let mut per_participant = load(conn, challenge, &rules.objective, &mut interner)?;
 
     // Each entrant's lines: its members' in participant-id order.
     let mut members: Vec<(Uuid, Uuid)> = Vec::with_capacity(entrants.members.len());
@@ -199,7 +254,14 @@ pub(super) fn standings(
         .map(|id| (*id, ParticipantSales::default()))
         .collect();
     for (entrant, participant) in members {
-        if let Some(sales) = per_participant.remove(&participant) {
+        if let Some(lines) = per_participant.remove(&participant) {
+            let sales = participant_sales(
+                participant,
+                lines,
+                challenge,
+                &rules.objective,
+                &mut interner,
+            );
             let into = gathered.entry(entrant).or_default();
             into.period.extend(sales.period);
             into.baseline.extend(sales.baseline);
@@ -239,9 +301,20 @@ pub(super) fn standings(
             sector,
         });
     }
-    let outputs = runner
-        .score_all(&ast, &context, inputs)
-        .map_err(AppError::rule_failed)?;
+    let outputs = runner.score_all(&ast, &context, inputs).map_err(|error| {
+        if let crate::rules::runner::RunError::Failed(failure) = &error {
+            tracing::warn!(
+                challenge = %challenge.id,
+                rule = %rule_id,
+                version,
+                entrant = failure.entrant.as_deref().unwrap_or("-"),
+                error = %failure.error,
+                trace = %failure.error.trace,
+                "a rule failed while scoring"
+            );
+        }
+        AppError::from(error)
+    })?;
     let measured = scored
         .into_iter()
         .zip(outputs)

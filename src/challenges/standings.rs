@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::models::challenge::ChallengeRow;
 use crate::models::participant::{self, ParticipantFilter, ParticipantRow};
 use crate::models::{organisation, parse_id, region, sale, team};
+use crate::rules::runner::RuleFailure;
 use crate::rules::RuleRunner;
 use crate::scoring::{
     self, ChallengeKind, Entrant, Line, SaleFilter, ScoringRules, Sector, Window,
@@ -40,6 +41,8 @@ pub struct Challenge {
     pub unit: RankingUnit,
     pub definition: Definition,
     pub standings_visible: bool,
+    /// When the challenge itself last changed (`updated_at`).
+    pub revision: NaiveDateTime,
 }
 
 impl TryFrom<&ChallengeRow> for Challenge {
@@ -75,6 +78,7 @@ impl TryFrom<&ChallengeRow> for Challenge {
             unit: RankingUnit::parse(&row.ranking_unit).ok_or_else(|| corrupt("ranking unit"))?,
             definition: serde_json::from_str(&row.definition).map_err(|_| corrupt("definition"))?,
             standings_visible: row.standings_visible,
+            revision: row.updated_at,
         })
     }
 }
@@ -365,10 +369,18 @@ fn with_entrant(line: Line, unit: RankingUnit, infos: &HashMap<Uuid, EntrantInfo
     }
 }
 
-/// Computed tables by challenge, with the scoring version they were computed at.
+/// What the cache remembers of one challenge: the table, or why its rule failed (so a
+/// failing rule is not run again by every reader until something changes).
+type Outcome = Result<Arc<Table>, RuleFailure>;
+
+/// What a cached table was computed at: the scoring version and the challenge's revision.
+type CacheKey = (i64, NaiveDateTime);
+
+/// Computed tables by challenge, keyed by the scoring version and the challenge's own
+/// revision they were computed at.
 #[derive(Default)]
 pub struct StandingsCache {
-    entries: Mutex<HashMap<Uuid, (i64, Arc<Table>)>>,
+    entries: Mutex<HashMap<Uuid, (CacheKey, Outcome)>>,
     /// One lock per challenge, so concurrent readers of a stale table wait for one
     /// computation instead of each running their own.
     computing: Mutex<HashMap<Uuid, Arc<Mutex<()>>>>,
@@ -382,36 +394,48 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+fn replay(outcome: Outcome) -> Result<Arc<Table>, AppError> {
+    outcome.map_err(AppError::rule_failed)
+}
+
 impl StandingsCache {
     /// The live table of a challenge: cached if nothing changed since, else computed.
+    ///
+    /// The key holds the challenge's revision (its `updated_at`) as well as the scoring
+    /// version: a reader holding a challenge read before a rule-version change can never
+    /// file a table computed with the old rule under the new scoring version.
     pub fn live(
         &self,
         conn: &mut DbConnection,
         challenge: &Challenge,
         runner: &RuleRunner,
     ) -> Result<Arc<Table>, AppError> {
-        let version = crate::models::scoring_version(conn)?;
-        if let Some(table) = self.cached(challenge.id, version) {
-            return Ok(table);
+        let key = (crate::models::scoring_version(conn)?, challenge.revision);
+        if let Some(outcome) = self.cached(challenge.id, key) {
+            return replay(outcome);
         }
         let gate = Arc::clone(lock(&self.computing).entry(challenge.id).or_default());
         let _computing = lock(&gate);
         // Someone may have computed it, or the data changed, while we waited. The version
         // is read before computing, so a write during the computation is never missed.
-        let version = crate::models::scoring_version(conn)?;
-        if let Some(table) = self.cached(challenge.id, version) {
-            return Ok(table);
+        let key = (crate::models::scoring_version(conn)?, challenge.revision);
+        if let Some(outcome) = self.cached(challenge.id, key) {
+            return replay(outcome);
         }
-        let table = Arc::new(compute(conn, challenge, runner)?);
-        lock(&self.entries).insert(challenge.id, (version, Arc::clone(&table)));
-        Ok(table)
+        let outcome: Outcome = match compute(conn, challenge, runner) {
+            Ok(table) => Ok(Arc::new(table)),
+            Err(AppError::RuleFailed { failure, .. }) => Err(failure),
+            Err(other) => return Err(other),
+        };
+        lock(&self.entries).insert(challenge.id, (key, outcome.clone()));
+        replay(outcome)
     }
 
-    fn cached(&self, id: Uuid, version: i64) -> Option<Arc<Table>> {
+    fn cached(&self, id: Uuid, key: CacheKey) -> Option<Outcome> {
         lock(&self.entries)
             .get(&id)
-            .filter(|(cached, _)| *cached == version)
-            .map(|(_, table)| Arc::clone(table))
+            .filter(|(cached, _)| *cached == key)
+            .map(|(_, outcome)| outcome.clone())
     }
 }
 

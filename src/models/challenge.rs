@@ -153,19 +153,22 @@ pub fn move_status(
     .optional()
 }
 
-/// Replaces the scoring definition of a challenge still in `status` (the rule version of
-/// a scheduled or running one); `None` when it moved meanwhile.
+/// Replaces the scoring definition of a challenge still in `status` with the definition
+/// `previous` (the rule version of a scheduled or running one); `None` when it moved or
+/// changed meanwhile, so two concurrent changes cannot both succeed.
 pub fn set_definition(
     conn: &mut DbConnection,
     id: Uuid,
     status: &str,
+    previous: &str,
     definition: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ChallengeRow>> {
     diesel::update(
         challenges::table
             .filter(challenges::id.eq(id.to_string()))
-            .filter(challenges::status.eq(status)),
+            .filter(challenges::status.eq(status))
+            .filter(challenges::definition.eq(previous)),
     )
     .set((
         challenges::definition.eq(definition),

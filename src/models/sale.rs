@@ -207,14 +207,16 @@ pub struct ScriptLine {
 type ScriptColumns = (FactColumns, Option<String>, Option<String>, Option<String>);
 
 /// Every line in `currency` sold before `until`, for script objectives (whole history
-/// before the period too: it says which customers are new).
-pub fn script_lines(
+/// before the period too: it says which customers are new), handed to `visit` one at a
+/// time as the rows stream in, so the caller keeps only its own compact form.
+pub fn each_script_line(
     conn: &mut DbConnection,
     currency: &str,
     until: NaiveDateTime,
-) -> QueryResult<Vec<ScriptLine>> {
+    mut visit: impl FnMut(ScriptLine),
+) -> QueryResult<()> {
     use crate::schema::products;
-    let rows: Vec<ScriptColumns> = sales::table
+    let rows = sales::table
         .left_join(customers::table)
         .left_join(products::table)
         .filter(sales::currency.eq(currency.to_owned()))
@@ -234,17 +236,17 @@ pub fn script_lines(
             products::category.nullable(),
             customers::reference.nullable(),
         ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(columns, sku, category, reference)| {
-            Ok(ScriptLine {
-                fact: fact(columns)?,
-                sku: sku.unwrap_or_default(),
-                category: category.unwrap_or_default(),
-                customer_reference: reference.unwrap_or_default(),
-            })
-        })
-        .collect()
+        .load_iter::<ScriptColumns, diesel::connection::DefaultLoadingMode>(conn)?;
+    for row in rows {
+        let (columns, sku, category, reference) = row?;
+        visit(ScriptLine {
+            fact: fact(columns)?,
+            sku: sku.unwrap_or_default(),
+            category: category.unwrap_or_default(),
+            customer_reference: reference.unwrap_or_default(),
+        });
+    }
+    Ok(())
 }
 
 fn fact(columns: FactColumns) -> QueryResult<SaleFact> {

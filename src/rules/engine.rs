@@ -50,6 +50,13 @@ pub struct Limits {
     pub max_variables: usize,
     /// Functions a script may define.
     pub max_functions: usize,
+    /// Sale lines the helpers may copy in one evaluation (each filter, group or loop over
+    /// a list copies its lines; Rhai's own size limits do not see inside our types).
+    pub max_sale_copies: usize,
+    /// Wall-clock time to score a whole standings table, all entrants together.
+    pub table_timeout: Duration,
+    /// How long a table waits for its turn to be scored before giving up.
+    pub queue_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -66,6 +73,9 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_variables: 256,
             max_functions: 64,
+            max_sale_copies: 1_000_000,
+            table_timeout: Duration::from_secs(60),
+            queue_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -73,26 +83,48 @@ impl Default for Limits {
 thread_local! {
     /// When the evaluation running on this thread must stop.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Sale lines the helpers may still copy in the evaluation running on this thread.
+    static COPY_BUDGET: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Sets this thread's deadline for the time it lives; evaluations run synchronously on the
-/// thread that created it.
+/// Sets this thread's deadline and copy budget for the time it lives; evaluations run
+/// synchronously on the thread that created it.
 pub struct Deadline {
     previous: Option<Instant>,
+    previous_budget: usize,
 }
 
 impl Deadline {
-    pub fn start(timeout: Duration) -> Self {
+    pub fn start(timeout: Duration, limits: &Limits) -> Self {
         let previous = DEADLINE.get();
+        let previous_budget = COPY_BUDGET.get();
         DEADLINE.set(Some(Instant::now() + timeout));
-        Self { previous }
+        COPY_BUDGET.set(limits.max_sale_copies);
+        Self {
+            previous,
+            previous_budget,
+        }
     }
 }
 
 impl Drop for Deadline {
     fn drop(&mut self) {
         DEADLINE.set(self.previous);
+        COPY_BUDGET.set(self.previous_budget);
     }
+}
+
+/// Takes `lines` from this evaluation's copy budget, or fails the script.
+pub fn charge_copies(lines: usize) -> Result<(), Box<EvalAltResult>> {
+    let left = COPY_BUDGET.get();
+    if lines > left {
+        return Err(
+            "the rule copied too many sale lines in one evaluation (each filter, group and loop copies its lines): filter once and reuse the result"
+                .into(),
+        );
+    }
+    COPY_BUDGET.set(left - lines);
+    Ok(())
 }
 
 /// The value the progress callback stops a script with when its time is up.
@@ -157,14 +189,20 @@ pub struct ScriptError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// Rhai's whole error, with the chain of function calls, for the log only.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub trace: String,
 }
 
 impl ScriptError {
     pub fn new(position: Position, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             line: position.line(),
             column: position.position(),
-            message: message.into(),
+            trace: message.clone(),
+            message,
         }
     }
 
@@ -192,7 +230,10 @@ impl ScriptError {
         } else {
             inner.position()
         };
-        Self::new(position, message)
+        Self {
+            trace: error.to_string(),
+            ..Self::new(position, message)
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use super::allocation::{RewardInput, StandingInput};
 use super::engine::ScriptError;
 use super::objective::{ChallengeContext, ScoreInput};
+use super::runner::RunError;
 use super::values::{Entrant, Sale, SaleInput, Sales};
 use super::{RuleKind, RuleRunner};
 
@@ -120,17 +121,26 @@ pub fn run(
                         baseline: lines(&input.baseline),
                     }],
                 )
-                .map_err(|f| vec![f.error])?;
+                .map_err(run_errors)?;
             serde_json::to_value(scored.into_iter().next())
         }
         RuleKind::Allocation => {
             let awards = runner
                 .allocate(&ast, &challenge, &input.standings, &input.rewards)
-                .map_err(|f| vec![f.error])?;
+                .map_err(run_errors)?;
             serde_json::to_value(serde_json::json!({ "awards": awards }))
         }
     };
     output.map_err(|e| vec![ScriptError::general(format!("output: {e}"))])
+}
+
+fn run_errors(error: RunError) -> Vec<ScriptError> {
+    match error {
+        RunError::Failed(failure) => vec![failure.error],
+        RunError::Busy => vec![ScriptError::general(
+            "too many rules are running at once; try again in a moment",
+        )],
+    }
 }
 
 /// Whether `actual` has everything `expected` names, with equal values.

@@ -111,7 +111,7 @@ pub fn evaluate(
     let options = rhai::CallFnOptions::new()
         .eval_ast(false)
         .rewind_scope(true);
-    let _deadline = Deadline::start(limits.timeout);
+    let _deadline = Deadline::start(limits.timeout, limits);
     let result: Dynamic = engine
         .call_fn_with_options(
             options,

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rhai::{Engine, AST};
 
@@ -35,6 +36,21 @@ impl std::fmt::Display for RuleFailure {
     }
 }
 
+/// Why a run did not give a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    /// The rule failed (or exceeded a limit).
+    Failed(RuleFailure),
+    /// Every permit stayed taken for the queue timeout: too many rules running at once.
+    Busy,
+}
+
+impl From<RuleFailure> for RunError {
+    fn from(failure: RuleFailure) -> Self {
+        RunError::Failed(failure)
+    }
+}
+
 /// A counting semaphore for blocking threads.
 struct Gate {
     free: Mutex<usize>,
@@ -51,16 +67,20 @@ impl Gate {
         }
     }
 
-    fn acquire(&self) -> Permit<'_> {
+    /// A permit, or `None` when none came free within `timeout`.
+    fn acquire(&self, timeout: Duration) -> Option<Permit<'_>> {
+        let deadline = Instant::now() + timeout;
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         while *free == 0 {
+            let left = deadline.checked_duration_since(Instant::now())?;
             free = self
                 .freed
-                .wait(free)
-                .unwrap_or_else(PoisonError::into_inner);
+                .wait_timeout(free, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
         *free -= 1;
-        Permit(self)
+        Some(Permit(self))
     }
 }
 
@@ -112,26 +132,39 @@ impl RuleRunner {
         Ok(ast)
     }
 
-    /// Scores every entrant, in order; the first failure stops the table.
+    /// Scores every entrant, in order, within the table's time budget; the first failure
+    /// stops the table.
     pub fn score_all(
         &self,
         ast: &AST,
         challenge: &Arc<ChallengeContext>,
         inputs: Vec<ScoreInput>,
-    ) -> Result<Vec<ScoreOutput>, RuleFailure> {
-        let _permit = self.gate.acquire();
-        inputs
-            .into_iter()
-            .map(|input| {
-                let entrant = input.entrant.id.clone();
-                objective::evaluate(&self.engine, ast, &self.limits, challenge, input).map_err(
-                    |error| RuleFailure {
-                        entrant: Some(entrant),
-                        error,
-                    },
-                )
-            })
-            .collect()
+    ) -> Result<Vec<ScoreOutput>, RunError> {
+        let _permit = self
+            .gate
+            .acquire(self.limits.queue_timeout)
+            .ok_or(RunError::Busy)?;
+        let started = Instant::now();
+        let mut outputs = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let entrant = input.entrant.id.clone();
+            if started.elapsed() > self.limits.table_timeout {
+                return Err(RunError::Failed(RuleFailure {
+                    entrant: Some(entrant),
+                    error: ScriptError::general(format!(
+                        "scoring the whole table took longer than {} s",
+                        self.limits.table_timeout.as_secs()
+                    )),
+                }));
+            }
+            let output = objective::evaluate(&self.engine, ast, &self.limits, challenge, input)
+                .map_err(|error| RuleFailure {
+                    entrant: Some(entrant),
+                    error,
+                })?;
+            outputs.push(output);
+        }
+        Ok(outputs)
     }
 
     /// Runs an allocation rule once.
@@ -141,8 +174,11 @@ impl RuleRunner {
         challenge: &Arc<ChallengeContext>,
         standings: &[StandingInput],
         rewards: &[RewardInput],
-    ) -> Result<Vec<Award>, RuleFailure> {
-        let _permit = self.gate.acquire();
+    ) -> Result<Vec<Award>, RunError> {
+        let _permit = self
+            .gate
+            .acquire(self.limits.queue_timeout)
+            .ok_or(RunError::Busy)?;
         allocation::evaluate(
             &self.engine,
             ast,
@@ -151,9 +187,11 @@ impl RuleRunner {
             standings,
             rewards,
         )
-        .map_err(|error| RuleFailure {
-            entrant: None,
-            error,
+        .map_err(|error| {
+            RunError::Failed(RuleFailure {
+                entrant: None,
+                error,
+            })
         })
     }
 }

@@ -15,6 +15,8 @@ use rhai::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::engine::charge_copies;
+
 /// One sale line as a script sees it. Reversals (returns, cancellations) are lines with
 /// negative quantity and amount.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,8 +90,11 @@ impl Sales {
         Self(Arc::new(lines))
     }
 
-    fn keep(&self, predicate: impl Fn(&Sale) -> bool) -> Sales {
-        Sales::new(self.0.iter().filter(|s| predicate(s)).cloned().collect())
+    /// The lines that pass, as a new list (charged to the evaluation's copy budget).
+    fn keep(&self, predicate: impl Fn(&Sale) -> bool) -> Result<Sales, Box<EvalAltResult>> {
+        let kept: Vec<Sale> = self.0.iter().filter(|s| predicate(s)).cloned().collect();
+        charge_copies(kept.len())?;
+        Ok(Sales::new(kept))
     }
 
     fn amount(&self) -> INT {
@@ -114,7 +119,8 @@ impl Sales {
     }
 
     /// Lines grouped by a key, in key order; lines with an empty key are left out.
-    fn group(&self, key: impl Fn(&Sale) -> &ImmutableString) -> Map {
+    fn group(&self, key: impl Fn(&Sale) -> &ImmutableString) -> Result<Map, Box<EvalAltResult>> {
+        charge_copies(self.0.len())?;
         let mut groups: std::collections::BTreeMap<&str, Vec<Sale>> = Default::default();
         for sale in self.0.iter() {
             let k = key(sale).as_str();
@@ -122,10 +128,10 @@ impl Sales {
                 groups.entry(k).or_default().push(sale.clone());
             }
         }
-        groups
+        Ok(groups
             .into_iter()
             .map(|(k, lines)| (k.into(), Dynamic::from(Sales::new(lines))))
-            .collect()
+            .collect())
     }
 
     fn len(&self) -> INT {
@@ -133,12 +139,40 @@ impl Sales {
     }
 }
 
+/// `for sale in sales`: the lines one by one; the loop is charged to the copy budget.
+pub struct SalesIter {
+    lines: Arc<Vec<Sale>>,
+    next: usize,
+    charged: bool,
+}
+
+impl Iterator for SalesIter {
+    type Item = Result<Sale, Box<EvalAltResult>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.charged {
+            self.charged = true;
+            if let Err(e) = charge_copies(self.lines.len()) {
+                self.next = usize::MAX;
+                return Some(Err(e));
+            }
+        }
+        let sale = self.lines.get(self.next)?.clone();
+        self.next += 1;
+        Some(Ok(sale))
+    }
+}
+
 impl IntoIterator for Sales {
-    type Item = Sale;
-    type IntoIter = std::vec::IntoIter<Sale>;
+    type Item = Result<Sale, Box<EvalAltResult>>;
+    type IntoIter = SalesIter;
 
     fn into_iter(self) -> Self::IntoIter {
-        Arc::unwrap_or_clone(self.0).into_iter()
+        SalesIter {
+            lines: self.0,
+            next: 0,
+            charged: false,
+        }
     }
 }
 
@@ -199,7 +233,7 @@ pub fn register(engine: &mut Engine) {
 
     engine
         .register_type_with_name::<Sales>("Sales")
-        .register_iterator::<Sales>()
+        .register_iterator_result::<Sales, Sale>()
         .register_fn("len", |s: &mut Sales| s.len())
         .register_fn("count", |s: &mut Sales| s.len())
         .register_fn("is_empty", |s: &mut Sales| s.0.is_empty())
@@ -241,6 +275,7 @@ pub fn register(engine: &mut Engine) {
              s: &mut Sales,
              predicate: FnPtr|
              -> Result<Sales, Box<EvalAltResult>> {
+                charge_copies(s.0.len())?;
                 let mut kept = Vec::new();
                 for sale in s.0.iter() {
                     if predicate.call_within_context::<bool>(&ctx, (sale.clone(),))? {

@@ -628,16 +628,43 @@ async fn changing_the_version_of_a_running_challenge_is_recorded() {
         fields_at_fault(&assert_problem(missing_reason, 422, "validation_failed").await),
         ["reason"]
     );
-    let unknown = app
-        .post_as(&admin, &path)
-        .json(&json!({"version": 9, "reason": "typo"}))
+    for version in [9, 0, 1] {
+        let refused = app
+            .post_as(&admin, &path)
+            .json(&json!({"version": version, "reason": "typo"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            fields_at_fault(&assert_problem(refused, 422, "validation_failed").await),
+            ["version"]
+        );
+    }
+
+    // A built-in objective has no rule to change; a draft is edited with PUT.
+    let mut builtin = scripted_competition(race.rule, 1);
+    builtin["objective"] = json!({"type": "units"});
+    let created = app.create("/api/v1/challenges", builtin).await;
+    let builtin = created["id"].as_str().expect("an id").to_owned();
+    let change = |id: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            app.post_as(admin, &format!("/api/v1/challenges/{id}/rule-version"))
+                .json(&json!({"version": 1, "reason": "x"}))
+                .send()
+                .await
+                .expect("sent")
+        }
+    };
+    assert_problem(change(builtin.clone()).await, 409, "not_published").await;
+    let scheduled = app
+        .post_as(&admin, &format!("/api/v1/challenges/{builtin}/schedule"))
         .send()
         .await
         .expect("sent");
-    assert_eq!(
-        fields_at_fault(&assert_problem(unknown, 422, "validation_failed").await),
-        ["version"]
-    );
+    assert_eq!(scheduled.status(), 200);
+    assert_problem(change(builtin).await, 409, "no_rule").await;
     let participant = app.user_scoped("participant", Some(race.many)).await;
     let forbidden = app
         .post_as(&participant, &path)
@@ -675,6 +702,20 @@ async fn changing_the_version_of_a_running_challenge_is_recorded() {
     assert_eq!(changes["items"][0]["to_version"], revenue);
     assert_eq!(changes["items"][0]["reason"], "Revenue is what we meant");
     assert_eq!(changes["items"][0]["changed_by"], admin.id.to_string());
+
+    // Participants see the rule's name and version, never its parameters.
+    let seen = app
+        .get_json(
+            &participant,
+            &format!("/api/v1/challenges/{}", race.challenge),
+        )
+        .await;
+    assert_eq!(seen["objective"]["version"], revenue);
+    assert_eq!(seen["objective"]["params"], json!({}));
+    let seen = app
+        .get_json(&admin, &format!("/api/v1/challenges/{}", race.challenge))
+        .await;
+    assert_eq!(seen["objective"]["params"], json!({"sku": "ESP-200"}));
 
     let close = app
         .post_as(
@@ -733,14 +774,15 @@ async fn a_failing_rule_is_explained_to_admins_only_and_blocks_the_close() {
     );
 
     let participant = app.user_scoped("participant", Some(race.many)).await;
-    let for_participant = app
-        .get_as(&participant, &standings)
-        .send()
-        .await
-        .expect("sent");
-    let problem = assert_problem(for_participant, 500, "rule_failed").await;
-    assert!(problem.get("script_errors").is_none(), "{problem}");
-    assert!(!problem.to_string().contains("too rich"), "{problem}");
+    let manager = app.user_scoped("manager", Some(race.world.region)).await;
+    for caller in [&participant, &manager] {
+        for path in [standings.clone(), format!("{standings}/{}", race.many)] {
+            let response = app.get_as(caller, &path).send().await.expect("sent");
+            let problem = assert_problem(response, 500, "rule_failed").await;
+            assert!(problem.get("script_errors").is_none(), "{problem}");
+            assert!(!problem.to_string().contains("too rich"), "{problem}");
+        }
+    }
 
     let close = app
         .post_as(
@@ -750,7 +792,9 @@ async fn a_failing_rule_is_explained_to_admins_only_and_blocks_the_close() {
         .send()
         .await
         .expect("sent");
-    assert_problem(close, 500, "rule_failed").await;
+    // Closing is refused (409) with the reason, and nothing is frozen.
+    let problem = assert_problem(close, 409, "rule_failed").await;
+    assert_eq!(problem["script_errors"][0]["line"], 2, "{problem}");
 
     // Simulating the fix works even though the current rule fails.
     let response = app
@@ -763,6 +807,21 @@ async fn a_failing_rule_is_explained_to_admins_only_and_blocks_the_close() {
     let simulation: Value = response.json().await.expect("JSON");
     assert_eq!(simulation["current_error"]["line"], 2, "{simulation}");
     assert_eq!(simulation["changes"][0]["entrant"]["name"], "Many");
+
+    // Simulating a candidate that fails says why, with a 200: nothing moves.
+    let response = app
+        .post_as(
+            &admin,
+            &format!("/api/v1/challenges/{}/simulate", race.challenge),
+        )
+        .json(&json!({"objective": {"type": "script", "rule_id": race.rule, "version": v}}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let simulation: Value = response.json().await.expect("JSON");
+    assert_eq!(simulation["simulated_error"]["line"], 2, "{simulation}");
+    assert_eq!(simulation["total_changes"], 0);
     let challenge = app
         .get_json(&admin, &format!("/api/v1/challenges/{}", race.challenge))
         .await;
@@ -818,4 +877,87 @@ fn podium_rules_test_passes_the_examples_and_fails_on_a_mismatch() {
     )
     .expect("written");
     assert_eq!(rules_test(dir.path()).status.code(), Some(1));
+}
+
+#[actix_web::test]
+async fn a_team_rule_sees_its_members_lines_new_customers_and_baseline() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let world = World::new(&app).await;
+    app.create(
+        "/api/v1/customers",
+        json!({"reference": "C-2", "name": "Café de la Gare", "key_account": false}),
+    )
+    .await;
+    let team = app
+        .create(
+            "/api/v1/teams",
+            json!({"name": "North", "organisation_id": world.company, "region_id": world.region}),
+        )
+        .await;
+    let team: Uuid = team["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("an id");
+    let a = app
+        .named_participant("A", world.company, Some(world.region), Some(team))
+        .await;
+    let b = app
+        .named_participant("B", world.company, Some(world.region), Some(team))
+        .await;
+    let line = |who: Uuid, id: &str, at: &str, customer: &str, amount: i64| {
+        json!({
+            "participant_id": who, "sold_at": at, "product_sku": "ESP-200",
+            "customer_reference": customer, "quantity": 1, "amount_cents": amount,
+            "currency": "EUR", "source": "erp", "external_id": id,
+        })
+    };
+    let response = post_sales(
+        &app,
+        &admin,
+        vec![
+            // Before the period, in the baseline: A already sells to C-1.
+            line(a, "a0", "2025-12-10T10:00:00Z", "C-1", 100),
+            // In the period: C-1 is not new to A, but new to B; C-2 is new to B.
+            line(a, "a1", "2026-01-10T10:00:00Z", "C-1", 200),
+            line(b, "b1", "2026-01-11T10:00:00Z", "C-2", 300),
+            line(b, "b2", "2026-01-12T10:00:00Z", "C-1", 400),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let rule = new_rule(&app, &admin, "New customer lines", "objective").await;
+    let source = "fn score(participant, sales, ctx) {\n    let new_lines = sales.new_customers();\n    #{ score: new_lines.len(), detail: `${participant.unit} ${sales.len()} lines, ${new_lines.amount()} new, baseline ${ctx.baseline.amount()}, from ${ctx.starts_on}` }\n}";
+    let v = uploaded(&app, &admin, rule, source).await;
+    let mut body = scripted_competition(rule, v);
+    body["ranking_unit"] = json!("team");
+    body["baseline_starts_at"] = json!("2025-12-01T00:00:00Z");
+    body["baseline_ends_at"] = json!("2026-01-01T00:00:00Z");
+    let created = app.create("/api/v1/challenges", body).await;
+    let challenge = created["id"].as_str().expect("an id").to_owned();
+    for action in ["schedule", "start"] {
+        let response = app
+            .post_as(&admin, &format!("/api/v1/challenges/{challenge}/{action}"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 200);
+    }
+    let page = app
+        .get_json(&admin, &format!("/api/v1/challenges/{challenge}/standings"))
+        .await;
+    let north = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|l| l["entrant"]["id"] == team.to_string())
+        .expect("the team's line")
+        .clone();
+    assert_eq!(north["score"], 2.0, "{north}");
+    assert_eq!(
+        north["detail"], "team 3 lines, 700 new, baseline 100, from 2026-01-01",
+        "{north}"
+    );
+    assert_eq!(north["totals"]["revenue_cents"], 900);
+    assert_eq!(north["totals"]["baseline_revenue_cents"], 100);
 }
