@@ -21,9 +21,12 @@ use crate::models::organisation::{self, OrganisationRow};
 use crate::models::participant::ParticipantRow;
 use crate::models::product::{self, ProductRow};
 use crate::models::region::{self, RegionRow};
+use crate::models::reward::{self as reward, RewardRow};
 use crate::models::sale::{self, SaleRow, COMPANY_OWNER};
 use crate::models::team::{self, TeamRow};
 use crate::models::{now, user, ListParams};
+use crate::rewards::plan::{PlannedReward, RankReward, RewardPlan};
+use crate::rewards::RewardKind;
 use crate::schema::participants;
 use crate::scoring::{Fairness, Objective, Target, Threshold, ThresholdBasis, TieBreak};
 
@@ -330,7 +333,8 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
         }
 
         let admin_id = first_admin_id(conn)?;
-        let challenges = demo_challenges(conn, &admin_id, today, period_start)?;
+        let rewards = demo_rewards(conn, &products[2].id, today)?;
+        let challenges = demo_challenges(conn, &admin_id, today, period_start, &rewards)?;
         Ok(DemoSummary {
             people,
             sales: lines.len(),
@@ -339,11 +343,123 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
     })
 }
 
+/// The demo's reward catalogue, by name.
+struct DemoRewards {
+    machine: Uuid,
+    weekend: Uuid,
+    headphones: Uuid,
+    mug: Uuid,
+    voucher: Uuid,
+    capsules: Uuid,
+}
+
+fn demo_rewards(
+    conn: &mut DbConnection,
+    capsules_product: &str,
+    today: NaiveDateTime,
+) -> Result<DemoRewards, AppError> {
+    let capsules_product = crate::models::parse_id(capsules_product)?;
+    let specs = [
+        (
+            "Bean-to-cup espresso machine",
+            "classic",
+            RewardKind::Gift {},
+            89_000,
+            Some(2),
+        ),
+        (
+            "A weekend in Lisbon for two",
+            "surprising",
+            RewardKind::Gift {},
+            120_000,
+            Some(1),
+        ),
+        (
+            "Noise-cancelling headphones",
+            "trendy",
+            RewardKind::Gift {},
+            35_000,
+            Some(3),
+        ),
+        ("Podium mug", "goodie", RewardKind::Gift {}, 900, None),
+        (
+            "Gift voucher 100 EUR",
+            "classic",
+            RewardKind::Voucher {
+                provider: "Fnac".into(),
+            },
+            10_000,
+            Some(20),
+        ),
+        (
+            "12 boxes of Arabica capsules",
+            "trade",
+            RewardKind::FreeGoods {
+                product_id: capsules_product,
+                quantity: 12,
+            },
+            14_400,
+            None,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, category, kind, value_cents, stock) in specs {
+        let row = reward::insert(
+            conn,
+            &RewardRow {
+                id: id(),
+                name: name.into(),
+                description: String::new(),
+                category: category.into(),
+                kind: kind.name().into(),
+                kind_details: serde_json::to_string(&kind).map_err(AppError::internal)?,
+                value_cents,
+                currency: "EUR".into(),
+                stock,
+                created_at: today,
+                updated_at: today,
+            },
+        )?;
+        ids.push(crate::models::parse_id(&row.id)?);
+    }
+    Ok(DemoRewards {
+        machine: ids[0],
+        weekend: ids[1],
+        headphones: ids[2],
+        mug: ids[3],
+        voucher: ids[4],
+        capsules: ids[5],
+    })
+}
+
+fn podium(first: Uuid, second: Uuid, third: Uuid, everyone: Option<Uuid>) -> RewardPlan {
+    RewardPlan {
+        by_rank: [first, second, third]
+            .into_iter()
+            .zip(1..)
+            .map(|(reward_id, rank)| RankReward {
+                rank,
+                reward_id,
+                quantity: 1,
+            })
+            .collect(),
+        everyone: everyone
+            .map(|reward_id| PlannedReward {
+                reward_id,
+                quantity: 1,
+            })
+            .into_iter()
+            .collect(),
+        ..RewardPlan::default()
+    }
+}
+
 fn demo_challenges(
     conn: &mut DbConnection,
     admin_id: &str,
     today: NaiveDateTime,
     period_start: NaiveDateTime,
+    rewards: &DemoRewards,
 ) -> Result<Vec<String>, AppError> {
     let revenue = Definition {
         objective: Objective::Revenue {},
@@ -358,6 +474,35 @@ fn demo_challenges(
         tie_break: vec![TieBreak::HigherRawValue, TieBreak::FirstToReach],
         target: None,
         audience: Audience::default(),
+        reward_plan: Some(podium(
+            rewards.weekend,
+            rewards.machine,
+            rewards.headphones,
+            Some(rewards.mug),
+        )),
+    };
+    let sprint = Definition {
+        objective: Objective::Units {},
+        fairness: Fairness {
+            divide_by_potential: true,
+            weight_growth_by_market_share: false,
+        },
+        threshold: None,
+        tie_break: vec![TieBreak::FirstToReach],
+        target: None,
+        audience: Audience::default(),
+        reward_plan: Some(RewardPlan {
+            qualified: vec![PlannedReward {
+                reward_id: rewards.capsules,
+                quantity: 1,
+            }],
+            ..podium(
+                rewards.machine,
+                rewards.voucher,
+                rewards.voucher,
+                Some(rewards.mug),
+            )
+        }),
     };
     let new_customers = Definition {
         objective: Objective::NewCustomers {},
@@ -369,13 +514,27 @@ fn demo_challenges(
             per_entrant: Default::default(),
         }),
         audience: Audience::default(),
+        reward_plan: Some(RewardPlan {
+            qualified: vec![PlannedReward {
+                reward_id: rewards.voucher,
+                quantity: 1,
+            }],
+            ..RewardPlan::default()
+        }),
     };
     let specs = [
         ("Spring revenue challenge", "competition", "Net revenue over the period, divided by your region's potential index (IRV) so that every sector has its chance. At least 5,000 EUR to be ranked. Ties: higher raw revenue, then who got there first. A podium of three, and a thank-you for everyone above the threshold.", revenue),
         ("New-customer incentive", "incentive", "Win at least 3 new customers during the period (customers you had not sold to before). Everyone who does is rewarded.", new_customers),
+        ("Winter units sprint", "competition", "Units sold over the period, divided by your region's potential index. First: an espresso machine; second and third: a 100 EUR voucher; a box of capsules for everyone who sold, and a mug for all. The period is over: close it, announce it, hand out the prizes.", sprint),
     ];
     let mut names = Vec::new();
-    for (name, kind, rules_text, definition) in specs {
+    for (n, (name, kind, rules_text, definition)) in specs.into_iter().enumerate() {
+        // The sprint's period is over (it can be closed at once); the others run on.
+        let ends_at = if n == 2 {
+            today - Duration::hours(1)
+        } else {
+            today + Duration::days(30)
+        };
         let row = ChallengeRow {
             id: id(),
             name: name.into(),
@@ -383,7 +542,7 @@ fn demo_challenges(
             status: "running".into(),
             rules_text: rules_text.into(),
             starts_at: period_start,
-            ends_at: today + Duration::days(30),
+            ends_at,
             baseline_starts_at: None,
             baseline_ends_at: None,
             currency: "EUR".into(),
@@ -474,6 +633,7 @@ pub fn generate(
                 tie_break: vec![TieBreak::FirstToReach],
                 target: None,
                 audience: Audience::default(),
+                reward_plan: None,
             };
             let challenge = challenge::insert(
                 conn,

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod ingestion;
 pub mod models;
+pub mod rewards;
 pub mod rules;
 pub mod schema;
 pub mod scoring;

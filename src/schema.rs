@@ -200,7 +200,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rewards (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        category -> Text,
+        kind -> Text,
+        kind_details -> Text,
+        value_cents -> BigInt,
+        currency -> Text,
+        stock -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    awards (id) {
+        id -> Text,
+        challenge_id -> Text,
+        entrant_id -> Text,
+        entrant_name -> Text,
+        region_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        reward_id -> Text,
+        quantity -> BigInt,
+        value_cents -> BigInt,
+        currency -> Text,
+        reason -> Text,
+        rank -> Nullable<Integer>,
+        position -> Integer,
+        note -> Text,
+        plan_hash -> Text,
+        rule_id -> Nullable<Text>,
+        rule_version -> Nullable<Integer>,
+        inputs_hash -> Text,
+        status -> Text,
+        allocated_at -> Timestamp,
+        allocated_by -> Text,
+        announced_at -> Nullable<Timestamp>,
+        announced_by -> Nullable<Text>,
+        fulfilled_at -> Nullable<Timestamp>,
+        fulfilled_by -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
+diesel::joinable!(awards -> rewards (reward_id));
+diesel::joinable!(awards -> challenges (challenge_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
 diesel::joinable!(teams -> organisations (organisation_id));
 diesel::joinable!(teams -> regions (region_id));
@@ -229,4 +280,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rules,
     rule_versions,
     challenge_rule_changes,
+    rewards,
+    awards,
 );

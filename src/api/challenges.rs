@@ -19,7 +19,8 @@ use crate::challenges::standings::Challenge;
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
 use crate::models::challenge::{self, ChallengeFilter, ChallengeRow};
-use crate::models::{now, organisation, product, region, rule, team, utc};
+use crate::models::{now, organisation, product, region, reward, rule, team, utc};
+use crate::rewards::plan::RewardPlan;
 use crate::rules::{RuleKind, RuleRunner};
 use crate::scoring::{ChallengeKind, Fairness, Objective, Target, Threshold, TieBreak};
 
@@ -60,6 +61,8 @@ pub struct ChallengeDto {
     pub tie_break: Vec<TieBreak>,
     pub target: Option<Target>,
     pub audience: Audience,
+    /// What the challenge gives when it closes, shown with the rules text.
+    pub reward_plan: Option<RewardPlan>,
     /// Whether participants see every line of the standings while it runs, or only their
     /// own.
     pub standings_visible: bool,
@@ -111,6 +114,7 @@ impl TryFrom<ChallengeRow> for ChallengeDto {
             tie_break: c.definition.tie_break,
             target: c.definition.target,
             audience: c.definition.audience,
+            reward_plan: c.definition.reward_plan,
             standings_visible: c.standings_visible,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
@@ -175,6 +179,9 @@ pub struct ChallengeForm {
     pub target: Option<Target>,
     #[serde(default)]
     pub audience: Audience,
+    /// What the challenge gives when it closes: a podium by rank, rewards for every
+    /// qualified entrant or for everyone, an allocation rule; fixed once scheduled.
+    pub reward_plan: Option<RewardPlan>,
     /// Default `true`.
     #[serde(default = "default_true")]
     pub standings_visible: bool,
@@ -189,6 +196,7 @@ impl ChallengeForm {
             tie_break: self.tie_break.clone(),
             target: self.target.clone(),
             audience: self.audience.clone(),
+            reward_plan: self.reward_plan.clone().filter(|p| !p.is_empty()),
         }
     }
 
@@ -308,11 +316,64 @@ fn check_references(conn: &mut DbConnection, form: &ChallengeForm) -> Result<(),
         }
     }
     errors.extend(check_rule_version(conn, &form.objective)?);
+    if let Some(plan) = &form.reward_plan {
+        errors.extend(check_plan_references(conn, plan)?);
+    }
     if errors.is_empty() {
         Ok(())
     } else {
         Err(AppError::Validation(errors))
     }
+}
+
+/// A reward plan must name existing rewards and an existing version of an allocation
+/// rule.
+pub fn check_plan_references(
+    conn: &mut DbConnection,
+    plan: &RewardPlan,
+) -> Result<Vec<FieldError>, AppError> {
+    let mut errors = Vec::new();
+    let wanted: Vec<Uuid> = plan.reward_ids().into_iter().collect();
+    let found: std::collections::BTreeSet<String> = reward::find_all(conn, &wanted)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    for id in wanted.iter().filter(|id| !found.contains(&id.to_string())) {
+        errors.push(FieldError::new(
+            "reward_plan",
+            "unknown_reward",
+            format!("no reward {id}"),
+        ));
+    }
+    if let Some(planned) = &plan.rule {
+        match rule::find(conn, planned.rule_id)? {
+            None => errors.push(FieldError::new(
+                "reward_plan.rule.rule_id",
+                "unknown_rule",
+                format!("no rule {}", planned.rule_id),
+            )),
+            Some(found) if found.kind != RuleKind::Allocation.as_str() => {
+                errors.push(FieldError::new(
+                    "reward_plan.rule.rule_id",
+                    "wrong_kind",
+                    format!(
+                        "rule {} is of kind {}; a reward plan needs a rule of kind allocation",
+                        found.name, found.kind
+                    ),
+                ))
+            }
+            Some(found) => {
+                if rule::find_version(conn, planned.rule_id, planned.version)?.is_none() {
+                    errors.push(FieldError::new(
+                        "reward_plan.rule.version",
+                        "unknown_version",
+                        format!("rule {} has no version {}", found.name, planned.version),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(errors)
 }
 
 /// A script objective must name an existing version of an objective rule.
@@ -537,11 +598,13 @@ async fn get_challenge(
 async fn act(
     pool: &Pool,
     runner: web::Data<RuleRunner>,
+    admin: Admin,
     id: Uuid,
     action: Action,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
+    let by = admin.0.id;
     let row = pool
-        .run(move |conn| actions::apply(conn, id, action, &runner))
+        .run(move |conn| actions::apply(conn, id, action, &runner, by))
         .await
         .map_err(AppError::blocking)?;
     Ok(web::Json(ChallengeDto::try_from(row)?))
@@ -561,12 +624,12 @@ async fn act(
 )]
 #[post("/challenges/{id}/schedule")]
 async fn schedule_challenge(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, id.into_inner(), Action::Schedule).await
+    act(&pool, runner, admin, id.into_inner(), Action::Schedule).await
 }
 
 /// Start a scheduled challenge, from its `starts_at` on (409 `not_started_yet` before).
@@ -583,12 +646,12 @@ async fn schedule_challenge(
 )]
 #[post("/challenges/{id}/start")]
 async fn start_challenge(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, id.into_inner(), Action::Start).await
+    act(&pool, runner, admin, id.into_inner(), Action::Start).await
 }
 
 /// Close a running challenge, from its `ends_at` on (409 `not_over_yet` before). Its
@@ -607,12 +670,12 @@ async fn start_challenge(
 )]
 #[post("/challenges/{id}/close")]
 async fn close_challenge(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, id.into_inner(), Action::Close).await
+    act(&pool, runner, admin, id.into_inner(), Action::Close).await
 }
 
 /// Announce a closed challenge's results: the official announcement.
@@ -629,10 +692,10 @@ async fn close_challenge(
 )]
 #[post("/challenges/{id}/announce")]
 async fn announce_challenge(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, id.into_inner(), Action::Announce).await
+    act(&pool, runner, admin, id.into_inner(), Action::Announce).await
 }

@@ -81,6 +81,8 @@ pub struct InternalError(#[allow(dead_code)] Problem);
         (name = "sales", description = "Sale lines: idempotent batch ingestion in JSON or CSV, reversals"),
         (name = "challenges", description = "Competitions and incentives, and their life"),
         (name = "standings", description = "Ranked, explained results, live or frozen"),
+        (name = "rewards", description = "The reward catalogue: gifts, vouchers, free goods, payment terms, discounts, premiums"),
+        (name = "awards", description = "What closed challenges gave: allocation at close, announcement, fulfilment, certificates, the podium"),
         (name = "rules", description = "Admins' Rhai rules: custom objectives and reward allocations, in immutable versions, compiled on upload and testable on sample data"),
         (name = "operations", description = "Liveness and readiness probes"),
     )

@@ -6,6 +6,7 @@
 
 pub mod api_clients;
 pub mod auth;
+pub mod awards;
 pub mod challenge_rules;
 pub mod challenges;
 pub mod customers;
@@ -17,6 +18,7 @@ pub mod pagination;
 pub mod participants;
 pub mod products;
 pub mod regions;
+pub mod rewards;
 pub mod rules;
 pub mod sales;
 pub mod standings;
@@ -44,7 +46,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .configure(challenges::configure)
             .configure(challenge_rules::configure)
             .configure(standings::configure)
-            .configure(rules::configure),
+            .configure(rules::configure)
+            .configure(rewards::configure)
+            .configure(awards::configure),
     );
 }
 

@@ -1,16 +1,18 @@
 //! Moving a challenge through its life, in one transaction with what each move implies:
-//! closing freezes the standings as they are at that moment.
+//! closing freezes the standings as they are at that moment and gives the awards of the
+//! reward plan; announcing publishes them.
 
 use diesel::Connection;
 use uuid::Uuid;
 
+use super::awarding;
 use super::lifecycle::{self, Action};
 use super::standings::{self, Challenge};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::challenge::{self, ChallengeRow};
-use crate::models::now;
 use crate::models::standing::{self, StandingRow};
+use crate::models::{award, now};
 use crate::rules::RuleRunner;
 
 /// Applies an action to a challenge; closing also freezes the standings, in the same transaction.
@@ -19,6 +21,7 @@ pub fn apply(
     id: Uuid,
     action: Action,
     runner: &RuleRunner,
+    by: Uuid,
 ) -> Result<ChallengeRow, AppError> {
     conn.transaction(|conn| {
         let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
@@ -33,10 +36,18 @@ pub fn apply(
                     "the challenge changed meanwhile; read it again",
                 )
             })?;
-        if action == Action::Close {
-            // The row as the close left it: a rule-version change committed just before
-            // is frozen with its new version, never the one read above.
-            freeze(conn, &Challenge::try_from(&moved)?, runner)?;
+        match action {
+            Action::Close => {
+                // The row as the close left it: a rule-version change committed just
+                // before is frozen with its new version, never the one read above.
+                let closing = Challenge::try_from(&moved)?;
+                let table = freeze(conn, &closing, runner)?;
+                awarding::give(conn, runner, &closing, &table, now, by)?;
+            }
+            Action::Announce => {
+                award::announce_all(conn, id, now, by)?;
+            }
+            _ => {}
         }
         Ok(moved)
     })
@@ -47,7 +58,7 @@ fn freeze(
     conn: &mut DbConnection,
     challenge: &Challenge,
     runner: &RuleRunner,
-) -> Result<(), AppError> {
+) -> Result<standings::Table, AppError> {
     let table = standings::compute(conn, challenge, runner)?;
     let rows = table
         .lines
@@ -65,5 +76,6 @@ fn freeze(
             })
         })
         .collect::<Result<Vec<_>, AppError>>()?;
-    Ok(standing::insert_all(conn, &rows)?)
+    standing::insert_all(conn, &rows)?;
+    Ok(table)
 }

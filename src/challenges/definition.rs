@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::FieldError;
+use crate::rewards::plan::RewardPlan;
 use crate::scoring::{ChallengeKind, Fairness, Objective, Target, Threshold, TieBreak};
 
 /// Who competes as one line of the standings.
@@ -109,6 +110,10 @@ pub struct Definition {
     pub tie_break: Vec<TieBreak>,
     pub target: Option<Target>,
     pub audience: Audience,
+    /// What the challenge gives when it closes (absent in challenges stored before
+    /// rewards existed).
+    #[serde(default)]
+    pub reward_plan: Option<RewardPlan>,
 }
 
 /// Everything about a challenge that its coherence rules look at.
@@ -241,6 +246,9 @@ pub fn check(p: &Proposal<'_>) -> Vec<FieldError> {
         }
         _ => {}
     }
+    if let Some(plan) = &d.reward_plan {
+        errors.extend(plan.check(p.kind));
+    }
     if let Some(t) = p.definition.threshold {
         if !t.minimum.is_finite() {
             errors.push(FieldError::new(
@@ -272,6 +280,7 @@ mod tests {
             tie_break: Vec::new(),
             target: None,
             audience: Audience::default(),
+            reward_plan: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! live or frozen ([`standings`]).
 
 pub mod actions;
+pub mod awarding;
 pub mod definition;
 pub mod lifecycle;
 pub mod scripted;

@@ -4,6 +4,7 @@
 //! as UTC `TIMESTAMP`s.
 
 pub mod api_client;
+pub mod award;
 pub mod challenge;
 pub mod customer;
 pub mod idempotency;
@@ -11,6 +12,7 @@ pub mod organisation;
 pub mod participant;
 pub mod product;
 pub mod region;
+pub mod reward;
 pub mod rule;
 pub mod sale;
 pub mod standing;

@@ -213,3 +213,78 @@ pub fn read_awards(
     }
     Ok(awards)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhai::Map;
+
+    fn award(entries: &[(&str, Dynamic)]) -> Dynamic {
+        let map: Map = entries
+            .iter()
+            .map(|(k, v)| ((*k).into(), v.clone()))
+            .collect();
+        Dynamic::from_array(vec![Dynamic::from_map(map)])
+    }
+
+    fn inputs() -> (Vec<StandingInput>, Vec<RewardInput>) {
+        (
+            vec![StandingInput {
+                participant: "p1".into(),
+                name: String::new(),
+                rank: Some(1),
+                score: None,
+                raw_value: None,
+                qualified: true,
+            }],
+            vec![RewardInput {
+                id: "mug".into(),
+                name: "Mug".into(),
+                kind: "gift".into(),
+                value: 900,
+                stock: Some(2),
+            }],
+        )
+    }
+
+    #[test]
+    fn invalid_awards_are_refused_with_the_reason() {
+        let (standings, rewards) = inputs();
+        let p1 = ("participant", Dynamic::from("p1"));
+        let mug = ("reward", Dynamic::from("mug"));
+        let cases = [
+            (
+                award(&[p1.clone(), mug.clone(), ("quantity", Dynamic::from_int(-1))]),
+                "at least 1",
+            ),
+            (
+                award(&[p1.clone(), mug.clone(), ("value", Dynamic::from_int(-5))]),
+                "negative",
+            ),
+            (
+                award(&[p1.clone(), ("reward", Dynamic::from("car"))]),
+                "unknown reward",
+            ),
+            (
+                award(&[("participant", Dynamic::from("p9")), mug.clone()]),
+                "not in the standings",
+            ),
+            (
+                award(&[p1.clone(), mug.clone(), ("quantity", Dynamic::from_int(3))]),
+                "stock",
+            ),
+            (
+                award(&[p1.clone(), mug.clone(), ("bonus", Dynamic::from_int(1))]),
+                "unknown entry",
+            ),
+            (Dynamic::from_int(1), "array"),
+        ];
+        for (value, expected) in cases {
+            let error = read_awards(value, &standings, &rewards).expect_err(expected);
+            assert!(error.message.contains(expected), "{expected}: {error:?}");
+        }
+        let given = read_awards(award(&[p1, mug]), &standings, &rewards).expect("valid");
+        assert_eq!(given[0].value, 900);
+        assert_eq!(given[0].quantity, 1);
+    }
+}

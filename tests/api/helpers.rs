@@ -215,6 +215,11 @@ impl TestApp {
         self.post(path).bearer_auth(&caller.token)
     }
 
+    /// A PUT as `caller`.
+    pub fn put(&self, caller: &Caller, path: &str) -> RequestBuilder {
+        self.http.put(self.url(path)).bearer_auth(&caller.token)
+    }
+
     /// Signs in with a password; panics unless it works.
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
         let response = self

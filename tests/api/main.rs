@@ -8,6 +8,7 @@ mod demo;
 mod helpers;
 mod operations;
 mod reference;
+mod rewards;
 mod rules;
 mod sales;
 mod scoring_sql;

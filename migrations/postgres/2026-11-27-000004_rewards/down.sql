@@ -1,0 +1,2 @@
+DROP TABLE awards;
+DROP TABLE rewards;
