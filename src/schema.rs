@@ -226,6 +226,7 @@ diesel::table! {
         organisation_id -> Nullable<Text>,
         reward_id -> Text,
         quantity -> BigInt,
+        stock_taken -> BigInt,
         value_cents -> BigInt,
         currency -> Text,
         reason -> Text,

@@ -18,7 +18,7 @@ use crate::challenges::standings::{self, Challenge, View};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::award::{self, AwardFilter, AwardRow};
-use crate::models::{challenge, now, parse_id, reward, utc};
+use crate::models::{challenge, now, parse_id, participant, reward, utc};
 use crate::rewards::allocation::Reason;
 use crate::rewards::certificate::{self, Certificate};
 
@@ -176,8 +176,27 @@ impl AwardDto {
     }
 }
 
+/// The entrants a participant is, whatever a challenge's ranking unit: itself, its team,
+/// its region, its organisation.
+fn own_entrants(conn: &mut DbConnection, participant_id: Uuid) -> Result<Vec<Uuid>, AppError> {
+    let mut ids = vec![participant_id];
+    if let Some(p) = participant::find(conn, participant_id)? {
+        for id in [p.team_id, p.region_id, Some(p.organisation_id)]
+            .into_iter()
+            .flatten()
+        {
+            ids.push(parse_id(&id)?);
+        }
+    }
+    Ok(ids)
+}
+
 /// Narrows a filter to what the caller may see.
-fn scoped(caller: &AuthUser, mut filter: AwardFilter) -> AwardFilter {
+fn scoped(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    mut filter: AwardFilter,
+) -> Result<AwardFilter, AppError> {
     match caller.scope {
         Scope::Everything => {}
         Scope::Region(id) => filter.region_id = Some(id),
@@ -186,23 +205,28 @@ fn scoped(caller: &AuthUser, mut filter: AwardFilter) -> AwardFilter {
             filter.announced_only = true;
         }
         Scope::Participant(id) => {
-            filter.entrant_id = Some(id);
+            filter.entrant_ids = Some(own_entrants(conn, id)?);
             filter.announced_only = true;
         }
     }
-    filter
+    Ok(filter)
 }
 
 /// Whether the caller may see this award.
-fn may_see(caller: &AuthUser, row: &AwardRow) -> bool {
+fn may_see(conn: &mut DbConnection, caller: &AuthUser, row: &AwardRow) -> Result<bool, AppError> {
     let announced = row.announced_at.is_some();
     let is = |value: &Option<String>, id: Uuid| value.as_deref() == Some(id.to_string().as_str());
-    match caller.scope {
+    Ok(match caller.scope {
         Scope::Everything => true,
         Scope::Region(id) => is(&row.region_id, id),
         Scope::Organisation(id) => announced && is(&row.organisation_id, id),
-        Scope::Participant(id) => announced && row.entrant_id == id.to_string(),
-    }
+        Scope::Participant(id) => {
+            announced
+                && own_entrants(conn, id)?
+                    .iter()
+                    .any(|e| row.entrant_id == e.to_string())
+        }
+    })
 }
 
 /// The awards with their rewards' names.
@@ -255,21 +279,19 @@ async fn list_awards(
 ) -> Result<web::Json<Page<AwardDto>>, AppError> {
     let query = query.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
-    let filter = scoped(
-        &caller,
-        AwardFilter {
-            challenge_id: query.challenge_id,
-            statuses: query
-                .status
-                .map(|s| vec![s.as_str().to_owned()])
-                .unwrap_or_default(),
-            reward_id: query.reward_id,
-            reason: query.reason.map(|r| r.as_str().to_owned()),
-            ..AwardFilter::default()
-        },
-    );
+    let filter = AwardFilter {
+        challenge_id: query.challenge_id,
+        statuses: query
+            .status
+            .map(|s| vec![s.as_str().to_owned()])
+            .unwrap_or_default(),
+        reward_id: query.reward_id,
+        reason: query.reason.map(|r| r.as_str().to_owned()),
+        ..AwardFilter::default()
+    };
     let (items, total) = pool
         .run(move |conn| {
+            let filter = scoped(conn, &caller, filter)?;
             let (rows, total) = award::list(conn, &filter, page.limit, page.offset)?;
             Ok((with_names(conn, rows)?, total))
         })
@@ -283,7 +305,7 @@ fn visible_award(
     id: Uuid,
 ) -> Result<AwardRow, AppError> {
     match award::find(conn, id)? {
-        Some(row) if may_see(caller, &row) => Ok(row),
+        Some(row) if may_see(conn, caller, &row)? => Ok(row),
         _ => Err(AppError::NotFound("award")),
     }
 }
@@ -361,7 +383,7 @@ pub struct CancelForm {
     pub reason: String,
 }
 
-/// Cancel an award not yet fulfilled; its units go back to the reward's stock.
+/// Cancel an award not yet fulfilled; the units it took from a limited stock go back.
 #[utoipa::path(
     tag = "awards",
     params(("id" = Uuid, Path, description = "The award's id")),
@@ -401,7 +423,9 @@ async fn cancel_award(
                             ),
                         )
                     })?;
-                reward::return_stock(conn, parse_id(&row.reward_id)?, row.quantity, now)?;
+                if row.stock_taken > 0 {
+                    reward::return_stock(conn, parse_id(&row.reward_id)?, row.stock_taken, now)?;
+                }
                 Ok(with_names(conn, vec![row])?.remove(0))
             })
         })

@@ -86,6 +86,9 @@ impl ChallengeDto {
             if let Objective::Script { params, .. } = &mut self.objective {
                 params.clear();
             }
+            if let Some(rule) = self.reward_plan.as_mut().and_then(|p| p.rule.as_mut()) {
+                rule.params.clear();
+            }
         }
         self
     }
@@ -655,16 +658,20 @@ async fn start_challenge(
 }
 
 /// Close a running challenge, from its `ends_at` on (409 `not_over_yet` before). Its
-/// standings are frozen as they are at this moment: later or backdated sales no longer
-/// change them. Closing twice is 409 `invalid_transition`.
+/// standings are frozen as they are at this moment (later or backdated sales no longer
+/// change them) and its reward plan's awards are given, in one transaction: all awards
+/// and stock changes, or nothing. Refusals are 409: `not_enough_stock`, `unknown_reward`,
+/// `invalid_award`, `rule_failed` (a failing objective or allocation rule, with its
+/// error); 503 `rules_busy`. Closing twice is 409 `invalid_transition`.
 #[utoipa::path(
     tag = "challenges",
     params(("id" = Uuid, Path, description = "The challenge's id")),
     responses(
-        (status = 200, description = "Closed, standings frozen", body = ChallengeDto),
+        (status = 200, description = "Closed, standings frozen, awards given", body = ChallengeDto),
         (status = 403, response = crate::api::docs::Forbidden),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 409, response = crate::api::docs::Conflict),
+        (status = 503, response = crate::api::docs::Unavailable),
     ),
     security(("bearer" = []))
 )]
@@ -678,7 +685,8 @@ async fn close_challenge(
     act(&pool, runner, admin, id.into_inner(), Action::Close).await
 }
 
-/// Announce a closed challenge's results: the official announcement.
+/// Announce a closed challenge's results: the official announcement. Its awards become
+/// `announced`: participants and partners see them, and the podium, from now on.
 #[utoipa::path(
     tag = "challenges",
     params(("id" = Uuid, Path, description = "The challenge's id")),

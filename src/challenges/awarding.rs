@@ -50,7 +50,7 @@ fn run_rule(
     runner: &RuleRunner,
     challenge: &Challenge,
     plan: &RewardPlan,
-    table: &Table,
+    standings: &[StandingInput],
     catalogue: &HashMap<Uuid, Reward>,
 ) -> Result<(Vec<RuleAward>, Option<String>), AppError> {
     let Some(planned) = &plan.rule else {
@@ -67,7 +67,15 @@ fn run_rule(
     })?;
     let ast = runner
         .compile(&version.source, RuleKind::Allocation)
-        .map_err(AppError::InvalidScript)?;
+        .map_err(|errors| {
+            AppError::rule_failed(crate::rules::runner::RuleFailure {
+                entrant: None,
+                error: errors.into_iter().next().unwrap_or_else(|| {
+                    crate::rules::ScriptError::general("the rule does not compile")
+                }),
+            })
+            .blocking()
+        })?;
     let context = Arc::new(
         ChallengeContext::new(
             &serde_json::Value::Object(planned.params.clone()),
@@ -79,36 +87,35 @@ fn run_rule(
                 ChallengeKind::Incentive => "incentive",
             },
         )
-        .map_err(|e| AppError::InvalidScript(vec![e]))?,
+        .map_err(|error| {
+            AppError::rule_failed(crate::rules::runner::RuleFailure {
+                entrant: None,
+                error,
+            })
+            .blocking()
+        })?,
     );
-    let standings: Vec<StandingInput> = table
-        .lines
-        .iter()
-        .map(|l| StandingInput {
-            participant: l.entrant_id().to_string(),
-            name: l.entrant_name.clone(),
-            rank: l.line.rank.map(i64::from),
-            score: l.line.score,
-            raw_value: l.line.raw_value,
-            qualified: l.line.qualified,
-        })
-        .collect();
     let rewards: Vec<RewardInput> = planned
         .reward_ids
         .iter()
         .filter_map(|id| catalogue.get(id))
-        .map(|r| RewardInput {
-            id: r.id.to_string(),
-            name: r.name.clone(),
-            kind: r.kind.name().to_owned(),
-            value: r.value_cents,
-            stock: r.stock,
-        })
+        .map(reward_input)
         .collect();
     let awards = runner
-        .allocate(&ast, &context, &standings, &rewards)
+        .allocate(&ast, &context, standings, &rewards)
         .map_err(|e| AppError::from(e).blocking())?;
     Ok((awards, Some(version.content_hash)))
+}
+
+/// A reward as an allocation rule (and the audit hash) sees it.
+fn reward_input(r: &Reward) -> RewardInput {
+    RewardInput {
+        id: r.id.to_string(),
+        name: r.name.clone(),
+        kind: r.kind.name().to_owned(),
+        value: r.value_cents,
+        stock: r.stock,
+    }
 }
 
 /// Decides, checks and writes the awards of a challenge closing with `table`.
@@ -133,7 +140,20 @@ pub fn give(
         .iter()
         .map(|row| reward_of(row).map(|r| (r.id, r)))
         .collect::<Result<_, _>>()?;
-    let (rule_awards, rule_hash) = run_rule(conn, runner, challenge, plan, table, &catalogue)?;
+    // The frozen lines as allocation (and the audit hash) sees them.
+    let standings: Vec<StandingInput> = table
+        .lines
+        .iter()
+        .map(|l| StandingInput {
+            participant: l.entrant_id().to_string(),
+            name: l.entrant_name.clone(),
+            rank: l.line.rank.map(i64::from),
+            score: l.line.score,
+            raw_value: l.line.raw_value,
+            qualified: l.line.qualified,
+        })
+        .collect();
+    let (rule_awards, rule_hash) = run_rule(conn, runner, challenge, plan, &standings, &catalogue)?;
     let lines: Vec<Standing> = table
         .lines
         .iter()
@@ -151,7 +171,8 @@ pub fn give(
     // catalogue cannot make it negative.
     let mut needed: BTreeMap<Uuid, i64> = BTreeMap::new();
     for award in &decided {
-        *needed.entry(award.reward_id).or_default() += award.quantity;
+        let total = needed.entry(award.reward_id).or_default();
+        *total = total.saturating_add(award.quantity);
     }
     for (id, quantity) in needed {
         if !reward::take_stock(conn, id, quantity, now)? {
@@ -166,18 +187,20 @@ pub fn give(
     }
 
     let plan_json = serde_json::to_string(plan).map_err(AppError::internal)?;
+    // Everything the allocation read: recomputing it later from the same inputs must give
+    // the same hash, and any other input another one.
     let inputs = serde_json::json!({
         "challenge": challenge.id,
+        "period": [challenge.period.starts_at, challenge.period.ends_at],
+        "currency": challenge.currency,
         "plan": plan,
         "rule": plan.rule.as_ref().map(|r| serde_json::json!({
             "rule_id": r.rule_id, "version": r.version, "content_hash": rule_hash,
         })),
-        "lines": lines.iter().map(|l| serde_json::json!([
-            l.entrant_id, l.position, l.rank, l.qualified,
-        ])).collect::<Vec<_>>(),
-        "rewards": ids.iter().filter_map(|id| catalogue.get(id)).map(|r| serde_json::json!([
-            r.id, r.value_cents, r.currency, r.stock,
-        ])).collect::<Vec<_>>(),
+        "standings": standings,
+        "rewards": ids.iter().filter_map(|id| catalogue.get(id)).map(|r| serde_json::json!({
+            "reward": reward_input(r), "currency": r.currency, "kind": r.kind,
+        })).collect::<Vec<_>>(),
     });
     let plan_hash = hex(&plan_json);
     let inputs_hash = hex(inputs.to_string());
@@ -196,6 +219,10 @@ pub fn give(
                 organisation_id: info.and_then(|i| i.organisation_id).map(|o| o.to_string()),
                 reward_id: d.reward_id.to_string(),
                 quantity: d.quantity,
+                stock_taken: catalogue
+                    .get(&d.reward_id)
+                    .and_then(|r| r.stock)
+                    .map_or(0, |_| d.quantity),
                 value_cents: d.value_cents,
                 currency: d.currency.clone(),
                 reason: d.reason.as_str().to_owned(),

@@ -19,6 +19,7 @@ pub struct AwardRow {
     pub organisation_id: Option<String>,
     pub reward_id: String,
     pub quantity: i64,
+    pub stock_taken: i64,
     pub value_cents: i64,
     pub currency: String,
     pub reason: String,
@@ -45,7 +46,8 @@ pub struct AwardRow {
 #[derive(Debug, Clone, Default)]
 pub struct AwardFilter {
     pub challenge_id: Option<Uuid>,
-    pub entrant_id: Option<Uuid>,
+    /// Only awards to one of these entrants, when set.
+    pub entrant_ids: Option<Vec<Uuid>>,
     pub region_id: Option<Uuid>,
     pub organisation_id: Option<Uuid>,
     pub statuses: Vec<String>,
@@ -68,8 +70,9 @@ fn filtered(filter: &AwardFilter) -> awards::BoxedQuery<'static, MultiBackend> {
     if let Some(id) = filter.challenge_id {
         query = query.filter(awards::challenge_id.eq(id.to_string()));
     }
-    if let Some(id) = filter.entrant_id {
-        query = query.filter(awards::entrant_id.eq(id.to_string()));
+    if let Some(ids) = &filter.entrant_ids {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        query = query.filter(awards::entrant_id.eq_any(ids));
     }
     if let Some(id) = filter.region_id {
         query = query.filter(awards::region_id.eq(id.to_string()));

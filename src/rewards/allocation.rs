@@ -203,7 +203,8 @@ pub fn decide(
     }
     let mut needed: BTreeMap<Uuid, i64> = BTreeMap::new();
     for award in &decided {
-        *needed.entry(award.reward_id).or_default() += award.quantity;
+        let total = needed.entry(award.reward_id).or_default();
+        *total = total.saturating_add(award.quantity);
     }
     for (id, needed) in needed {
         let reward = reward(id)?;
@@ -379,12 +380,22 @@ mod tests {
             mut scores in prop::collection::vec(0u8..6, 0..40),
             qualified in prop::collection::vec(any::<bool>(), 40),
             stocks in prop::array::uniform5(prop::option::of(0i64..30)),
+            podium_size in 0u32..4,
+            for_qualified in any::<bool>(),
+            for_everyone in any::<bool>(),
         ) {
             scores.sort_unstable_by(|a, b| b.cmp(a));
             let ranks = ranks_from_scores(&scores);
             let lines = table(&ranks, &qualified[..scores.len()]);
             let catalogue = catalogue(stocks);
-            let plan = podium_plan();
+            let mut plan = podium_plan();
+            plan.by_rank.truncate(podium_size as usize);
+            if !for_qualified {
+                plan.qualified.clear();
+            }
+            if !for_everyone {
+                plan.everyone.clear();
+            }
             let first = decide(&plan, &lines, &catalogue, &[]);
             // The same inputs give the same awards.
             prop_assert_eq!(&first, &decide(&plan, &lines, &catalogue, &[]));
@@ -419,7 +430,7 @@ mod tests {
                     }
                     // Every line on a planned rank got its prize.
                     for line in &lines {
-                        if let Some(rank @ 1..=3) = line.rank {
+                        if let Some(rank) = line.rank.filter(|r| *r <= podium_size) {
                             prop_assert!(awards.iter().any(|a| a.entrant_id == line.entrant_id
                                 && a.reason == Reason::Rank
                                 && a.reward_id == Uuid::from_u128(u128::from(rank))));

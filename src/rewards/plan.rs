@@ -15,6 +15,9 @@ fn one() -> i64 {
     1
 }
 
+/// Most units one award may give.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
 /// A reward and how many units of it each award gives.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,11 +152,11 @@ impl RewardPlan {
                     .map(|r| ("reward_plan.everyone", r.quantity)),
             );
         for (field, quantity) in quantities {
-            if quantity < 1 {
+            if !(1..=MAX_QUANTITY).contains(&quantity) {
                 errors.push(FieldError::new(
                     field,
                     "range",
-                    "quantities must be at least 1",
+                    "quantities must be 1 to 1,000,000",
                 ));
             }
         }

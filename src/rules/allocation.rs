@@ -167,10 +167,10 @@ pub fn read_awards(
                 .as_int()
                 .map_err(|t| award_error(index, format!("quantity must be an integer, not {t}")))?,
         };
-        if quantity < 1 {
+        if !(1..=crate::rewards::plan::MAX_QUANTITY).contains(&quantity) {
             return Err(award_error(
                 index,
-                format!("quantity must be at least 1, not {quantity}"),
+                format!("quantity must be 1 to 1,000,000, not {quantity}"),
             ));
         }
         let value = match map.get("value") {
@@ -255,7 +255,7 @@ mod tests {
         let cases = [
             (
                 award(&[p1.clone(), mug.clone(), ("quantity", Dynamic::from_int(-1))]),
-                "at least 1",
+                "1 to 1,000,000",
             ),
             (
                 award(&[p1.clone(), mug.clone(), ("value", Dynamic::from_int(-5))]),

@@ -626,3 +626,157 @@ async fn the_demo_sprint_is_closed_announced_and_fulfilled() {
         .expect("JSON");
     assert_eq!(podium["places"].as_array().map(Vec::len), Some(3));
 }
+
+#[actix_web::test]
+async fn team_prizes_reach_their_members_and_plans_stay_internal() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let contest = contest(&app, &admin).await;
+    let team = app
+        .create(
+            "/api/v1/teams",
+            json!({"name": "North", "organisation_id": contest.world.company, "region_id": contest.world.region}),
+        )
+        .await;
+    let member = app
+        .named_participant(
+            "Member",
+            contest.world.company,
+            Some(contest.world.region),
+            Some(
+                team["id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .expect("id"),
+            ),
+        )
+        .await;
+    let line = json!({
+        "participant_id": member, "sold_at": "2026-01-20T10:00:00Z", "product_sku": "ESP-200",
+        "customer_reference": "C-1", "quantity": 1, "amount_cents": 500_000, "currency": "EUR",
+        "source": "erp", "external_id": "member-1",
+    });
+    assert_eq!(post_sales(&app, &admin, vec![line]).await.status(), 201);
+    let cup = reward(&app, "Team cup", json!({"type": "gift"}), None).await;
+    let rule = app
+        .create(
+            "/api/v1/rules",
+            json!({"name": "alloc", "kind": "allocation"}),
+        )
+        .await;
+    let version = app
+        .post_as(
+            &admin,
+            &format!(
+                "/api/v1/rules/{}/versions",
+                rule["id"].as_str().expect("id")
+            ),
+        )
+        .json(&json!({"source": "fn allocate(standings, rewards, ctx) { [] }"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(version.status(), 201);
+    let created = app
+        .create(
+            "/api/v1/challenges",
+            json!({
+                "name": "Team January", "kind": "competition", "rules_text": "Team revenue.",
+                "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
+                "objective": {"type": "revenue"}, "ranking_unit": "team",
+                "reward_plan": {
+                    "by_rank": [{"rank": 1, "reward_id": cup}],
+                    "rule": {"rule_id": rule["id"], "version": 1, "params": {"budget": 90000}, "reward_ids": [cup]}
+                },
+            }),
+        )
+        .await;
+    let id = created["id"].as_str().expect("id").to_owned();
+    let participant = app.user_scoped("participant", Some(member)).await;
+    for action in ["schedule", "start"] {
+        assert_eq!(act(&app, &admin, &id, action).await.status(), 200);
+    }
+    // The rule's parameters are internals: participants see the plan without them.
+    let seen = app
+        .get_json(&participant, &format!("/api/v1/challenges/{id}"))
+        .await;
+    assert_eq!(seen["reward_plan"]["rule"]["params"], json!({}));
+    assert_eq!(
+        seen["reward_plan"]["by_rank"][0]["reward_id"],
+        cup.to_string()
+    );
+    let seen = app
+        .get_json(&admin, &format!("/api/v1/challenges/{id}"))
+        .await;
+    assert_eq!(seen["reward_plan"]["rule"]["params"]["budget"], 90000);
+
+    for action in ["close", "announce"] {
+        assert_eq!(act(&app, &admin, &id, action).await.status(), 200);
+    }
+    // The team won; its member sees the team's prize and its certificate.
+    let mine = app
+        .get_json(&participant, &format!("/api/v1/awards?challenge_id={id}"))
+        .await;
+    assert_eq!(mine["total"], 1, "{mine}");
+    assert_eq!(mine["items"][0]["entrant"]["name"], "North");
+    let award = mine["items"][0]["id"].as_str().expect("id").to_owned();
+    let certificate = app
+        .get_as(&participant, &format!("/api/v1/awards/{award}/certificate"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(certificate.status(), 200);
+    // A rep outside the team does not.
+    let outsider = app.user_scoped("participant", Some(contest.reps[3])).await;
+    assert_eq!(
+        app.get_json(&outsider, &format!("/api/v1/awards?challenge_id={id}"))
+            .await["total"],
+        0
+    );
+}
+
+#[actix_web::test]
+async fn cancelling_gives_back_only_what_was_taken_and_quantities_are_bounded() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    contest(&app, &admin).await;
+    let mug = reward(&app, "Mug", json!({"type": "gift"}), None).await;
+    let huge = json!({"everyone": [{"reward_id": mug, "quantity": 4_611_686_018_427_387_904_i64}]});
+    let refused = app
+        .post_as(&admin, "/api/v1/challenges")
+        .json(&json!({
+            "name": "Huge", "kind": "competition", "rules_text": "x",
+            "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
+            "objective": {"type": "revenue"}, "reward_plan": huge,
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        fields_at_fault(&assert_problem(refused, 422, "validation_failed").await),
+        ["reward_plan.everyone"]
+    );
+
+    // Given while unlimited, cancelled after the reward became limited: no stock appears.
+    let id = running_challenge(&app, &admin, json!({"everyone": [{"reward_id": mug}]})).await;
+    assert_eq!(act(&app, &admin, &id, "close").await.status(), 200);
+    let response = app
+        .put(&admin, &format!("/api/v1/rewards/{mug}"))
+        .json(&json!({"name": "Mug", "category": "goodie", "kind": {"type": "gift"}, "value_cents": 900, "stock": 0}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let awards = app
+        .get_json(&admin, &format!("/api/v1/awards?challenge_id={id}"))
+        .await;
+    let award = awards["items"][0]["id"].as_str().expect("id").to_owned();
+    let cancelled = app
+        .post_as(&admin, &format!("/api/v1/awards/{award}/cancel"))
+        .json(&json!({"reason": "duplicate"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(cancelled.status(), 200);
+    assert_eq!(stock(&app, &admin, mug).await, 0);
+}

@@ -26,6 +26,9 @@ CREATE TABLE awards (
     organisation_id TEXT,
     reward_id TEXT NOT NULL REFERENCES rewards (id),
     quantity BIGINT NOT NULL CHECK (quantity >= 1),
+    -- Units this award took from a limited stock (0 when the reward was unlimited): what a
+    -- cancellation gives back.
+    stock_taken BIGINT NOT NULL DEFAULT 0,
     value_cents BIGINT NOT NULL CHECK (value_cents >= 0),
     currency TEXT NOT NULL,
     reason TEXT NOT NULL CHECK (reason IN ('rank', 'qualified', 'everyone', 'rule')),
