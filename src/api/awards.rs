@@ -212,10 +212,14 @@ fn scoped(
     Ok(filter)
 }
 
+/// Whether a stored id is `id`.
+fn is(value: &Option<String>, id: Uuid) -> bool {
+    value.as_deref() == Some(id.to_string().as_str())
+}
+
 /// Whether the caller may see this award.
 fn may_see(conn: &mut DbConnection, caller: &AuthUser, row: &AwardRow) -> Result<bool, AppError> {
     let announced = row.announced_at.is_some();
-    let is = |value: &Option<String>, id: Uuid| value.as_deref() == Some(id.to_string().as_str());
     Ok(match caller.scope {
         Scope::Everything => true,
         Scope::Region(id) => is(&row.region_id, id),
@@ -564,7 +568,6 @@ async fn podium(
 
 /// The standings view applied to an award's entrant.
 fn shows(view: View, row: &AwardRow) -> bool {
-    let is = |value: &Option<String>, id: Uuid| value.as_deref() == Some(id.to_string().as_str());
     match view {
         View::All => true,
         View::Region(id) => is(&row.region_id, id),

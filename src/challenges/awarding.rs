@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::standings::{Challenge, Table};
@@ -20,15 +19,8 @@ use crate::rewards::plan::RewardPlan;
 use crate::rewards::{Reward, RewardKind};
 use crate::rules::allocation::{Award as RuleAward, RewardInput, StandingInput};
 use crate::rules::objective::ChallengeContext;
-use crate::rules::{RuleKind, RuleRunner};
+use crate::rules::{content_hash, RuleKind, RuleRunner};
 use crate::scoring::ChallengeKind;
-
-fn hex(bytes: impl AsRef<[u8]>) -> String {
-    Sha256::digest(bytes.as_ref())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// A catalogue row as allocation reads it.
 pub fn reward_of(row: &RewardRow) -> Result<Reward, AppError> {
@@ -202,8 +194,8 @@ pub fn give(
             "reward": reward_input(r), "currency": r.currency, "kind": r.kind,
         })).collect::<Vec<_>>(),
     });
-    let plan_hash = hex(&plan_json);
-    let inputs_hash = hex(inputs.to_string());
+    let plan_hash = content_hash(&plan_json);
+    let inputs_hash = content_hash(&inputs.to_string());
     let infos: HashMap<Uuid, &super::standings::EntrantLine> =
         table.lines.iter().map(|l| (l.entrant_id(), l)).collect();
     let rows: Vec<AwardRow> = decided

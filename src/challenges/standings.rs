@@ -95,13 +95,9 @@ impl Challenge {
         }
     }
 
-    /// Which sale lines count: the currency, the audience's and objective's products (both
-    /// when both are set), and key accounts for key-account objectives.
-    pub fn sale_filter(&self) -> SaleFilter {
-        self.sale_filter_for(&self.definition.objective)
-    }
-
-    /// The same for another objective (a simulation's).
+    /// Which sale lines count for `objective` (the challenge's own, or a simulation's):
+    /// the currency, the audience's and the objective's products (both when both are set),
+    /// and key accounts for key-account objectives.
     pub fn sale_filter_for(&self, objective: &scoring::Objective) -> SaleFilter {
         let audience = &self.definition.audience.product_ids;
         let products = match (audience.is_empty(), objective.products()) {

@@ -50,7 +50,8 @@ impl RuleKind {
     }
 }
 
-/// The SHA-256 of a source, hex: a version's content hash.
+/// The SHA-256 of a text, hex: a rule version's content hash, and the audit hashes of
+/// awards.
 pub fn content_hash(source: &str) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(source.as_bytes())
