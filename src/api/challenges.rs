@@ -246,11 +246,7 @@ impl ChallengeForm {
         Ok(ChallengeRow {
             id: id.to_string(),
             name: self.name,
-            kind: match self.kind {
-                ChallengeKind::Competition => "competition",
-                ChallengeKind::Incentive => "incentive",
-            }
-            .into(),
+            kind: self.kind.as_str().into(),
             status: Status::Draft.as_str().into(),
             rules_text: self.rules_text,
             starts_at: self.starts_at.naive_utc(),
@@ -546,10 +542,7 @@ async fn list_challenges(
     };
     let filter = ChallengeFilter {
         statuses,
-        kind: query.kind.map(|k| match k {
-            ChallengeKind::Competition => "competition".to_owned(),
-            ChallengeKind::Incentive => "incentive".to_owned(),
-        }),
+        kind: query.kind.map(|k| k.as_str().to_owned()),
         name_contains: query.name,
     };
     let (rows, total) = pool

@@ -18,9 +18,8 @@ use crate::rewards::allocation::{self, Decided, Refusal, Standing};
 use crate::rewards::plan::RewardPlan;
 use crate::rewards::{Reward, RewardKind};
 use crate::rules::allocation::{Award as RuleAward, RewardInput, StandingInput};
-use crate::rules::objective::ChallengeContext;
+use crate::rules::runner::RuleFailure;
 use crate::rules::{content_hash, RuleKind, RuleRunner};
-use crate::scoring::ChallengeKind;
 
 /// A catalogue row as allocation reads it.
 pub fn reward_of(row: &RewardRow) -> Result<Reward, AppError> {
@@ -59,33 +58,11 @@ fn run_rule(
     })?;
     let ast = runner
         .compile(&version.source, RuleKind::Allocation)
-        .map_err(|errors| {
-            AppError::rule_failed(crate::rules::runner::RuleFailure {
-                entrant: None,
-                error: errors.into_iter().next().unwrap_or_else(|| {
-                    crate::rules::ScriptError::general("the rule does not compile")
-                }),
-            })
-            .blocking()
-        })?;
+        .map_err(|errors| AppError::rule_failed(RuleFailure::compile(errors)).blocking())?;
     let context = Arc::new(
-        ChallengeContext::new(
-            &serde_json::Value::Object(planned.params.clone()),
-            &challenge.period.starts_at.format("%Y-%m-%d").to_string(),
-            &challenge.period.ends_at.format("%Y-%m-%d").to_string(),
-            &challenge.currency,
-            match challenge.kind {
-                ChallengeKind::Competition => "competition",
-                ChallengeKind::Incentive => "incentive",
-            },
-        )
-        .map_err(|error| {
-            AppError::rule_failed(crate::rules::runner::RuleFailure {
-                entrant: None,
-                error,
-            })
-            .blocking()
-        })?,
+        challenge
+            .rule_context(&planned.params)
+            .map_err(|failure| AppError::rule_failed(failure).blocking())?,
     );
     let rewards: Vec<RewardInput> = planned
         .reward_ids

@@ -16,7 +16,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::rule;
 use crate::models::sale::{self, ScriptLine};
-use crate::rules::objective::{ChallengeContext, ScoreInput};
+use crate::rules::objective::ScoreInput;
 use crate::rules::runner::RuleFailure;
 use crate::rules::values::{Entrant as ScriptEntrant, Sale, Sales};
 use crate::rules::{RuleKind, RuleRunner};
@@ -50,14 +50,7 @@ pub fn compiled(
     })?;
     runner
         .compile(&row.source, RuleKind::Objective)
-        .map_err(|errors| {
-            AppError::rule_failed(RuleFailure {
-                entrant: None,
-                error: errors.into_iter().next().unwrap_or_else(|| {
-                    crate::rules::ScriptError::general("the rule does not compile")
-                }),
-            })
-        })
+        .map_err(|errors| AppError::rule_failed(RuleFailure::compile(errors)))
 }
 
 /// One line as kept in memory between loading and scoring: no heap of its own (the texts
@@ -222,22 +215,9 @@ pub(super) fn standings(
     };
     let ast = compiled(conn, runner, *rule_id, *version)?;
     let context = Arc::new(
-        ChallengeContext::new(
-            &serde_json::Value::Object(params.clone()),
-            &day(challenge.period.starts_at),
-            &day(challenge.period.ends_at),
-            &challenge.currency,
-            match challenge.kind {
-                scoring::ChallengeKind::Competition => "competition",
-                scoring::ChallengeKind::Incentive => "incentive",
-            },
-        )
-        .map_err(|error| {
-            AppError::rule_failed(RuleFailure {
-                entrant: None,
-                error,
-            })
-        })?,
+        challenge
+            .rule_context(params)
+            .map_err(AppError::rule_failed)?,
     );
     let mut interner = Interner::default();
     let mut per_participant = load(conn, challenge, &rules.objective, &mut interner)?;

@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::models::challenge::ChallengeRow;
 use crate::models::participant::{self, ParticipantFilter, ParticipantRow};
 use crate::models::{organisation, parse_id, region, sale, team};
+use crate::rules::objective::ChallengeContext;
 use crate::rules::runner::RuleFailure;
 use crate::rules::RuleRunner;
 use crate::scoring::{
@@ -55,11 +56,7 @@ impl TryFrom<&ChallengeRow> for Challenge {
                 row.id
             ))
         };
-        let kind = match row.kind.as_str() {
-            "competition" => ChallengeKind::Competition,
-            "incentive" => ChallengeKind::Incentive,
-            _ => return Err(corrupt("kind")),
-        };
+        let kind = ChallengeKind::parse(&row.kind).ok_or_else(|| corrupt("kind"))?;
         let baseline = match (row.baseline_starts_at, row.baseline_ends_at) {
             (Some(starts_at), Some(ends_at)) => Some(Window { starts_at, ends_at }),
             _ => None,
@@ -93,6 +90,26 @@ impl Challenge {
             tie_break: self.definition.tie_break.clone(),
             target: self.definition.target.clone(),
         }
+    }
+
+    /// What a rule of this challenge gets as `ctx`: `params`, the period's days, the
+    /// currency and the kind.
+    pub fn rule_context(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ChallengeContext, RuleFailure> {
+        let day = |at: NaiveDateTime| at.format("%Y-%m-%d").to_string();
+        ChallengeContext::new(
+            &serde_json::Value::Object(params.clone()),
+            &day(self.period.starts_at),
+            &day(self.period.ends_at),
+            &self.currency,
+            self.kind.as_str(),
+        )
+        .map_err(|error| RuleFailure {
+            entrant: None,
+            error,
+        })
     }
 
     /// Which sale lines count for `objective` (the challenge's own, or a simulation's):

@@ -27,6 +27,20 @@ pub struct RuleFailure {
     pub error: ScriptError,
 }
 
+impl RuleFailure {
+    /// A version that no longer compiles (the engine's limits changed since its upload):
+    /// its first error.
+    pub fn compile(errors: Vec<ScriptError>) -> Self {
+        Self {
+            entrant: None,
+            error: errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| ScriptError::general("the rule does not compile")),
+        }
+    }
+}
+
 impl std::fmt::Display for RuleFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.entrant {

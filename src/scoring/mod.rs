@@ -29,6 +29,21 @@ pub enum ChallengeKind {
     Incentive,
 }
 
+impl ChallengeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeKind::Competition => "competition",
+            ChallengeKind::Incentive => "incentive",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [ChallengeKind::Competition, ChallengeKind::Incentive]
+            .into_iter()
+            .find(|k| k.as_str() == value)
+    }
+}
+
 /// What a threshold is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

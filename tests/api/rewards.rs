@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::helpers::{assert_problem, fields_at_fault, spawn_app, Caller, TestApp};
+use crate::rules::{new_rule, uploaded};
 use crate::sales::{post_sales, World};
 
 async fn reward(app: &TestApp, name: &str, kind: Value, stock: Option<i64>) -> Uuid {
@@ -521,29 +522,12 @@ async fn an_allocation_rule_gives_awards_at_close_or_stops_it() {
     let admin = app.admin().await;
     contest(&app, &admin).await;
     let goods = reward(&app, "Free capsules", json!({"type": "gift"}), Some(100)).await;
-    let rule = app
-        .create(
-            "/api/v1/rules",
-            json!({"name": "by revenue", "kind": "allocation"}),
-        )
-        .await;
-    let rule_id = rule["id"].as_str().expect("id").to_owned();
+    let rule_id = new_rule(&app, &admin, "by revenue", "allocation").await;
     // One unit per 1,000 of revenue, for ranked lines.
     let source = "fn allocate(standings, rewards, ctx) {\n    let awards = [];\n    for line in standings {\n        if line.rank != () {\n            let units = (line.raw_value / 100000.0).to_int();\n            if units > 0 { awards.push(#{ participant: line.participant, reward: rewards[0].id, quantity: units, note: `${units} per revenue` }); }\n        }\n    }\n    awards\n}";
-    let version = app
-        .post_as(&admin, &format!("/api/v1/rules/{rule_id}/versions"))
-        .json(&json!({"source": source}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(version.status(), 201);
-    let broken = app
-        .post_as(&admin, &format!("/api/v1/rules/{rule_id}/versions"))
-        .json(&json!({"source": "fn allocate(standings, rewards, ctx) {\n    [#{ participant: standings[0].participant, reward: \"nothing\" }]\n}"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(broken.status(), 201);
+    assert_eq!(uploaded(&app, &admin, rule_id, source).await, 1);
+    let broken = "fn allocate(standings, rewards, ctx) {\n    [#{ participant: standings[0].participant, reward: \"nothing\" }]\n}";
+    assert_eq!(uploaded(&app, &admin, rule_id, broken).await, 2);
 
     // Version 2 names an unknown reward: the close is refused, nothing is written.
     let plan = json!({"rule": {"rule_id": rule_id, "version": 2, "reward_ids": [goods]}});
@@ -581,7 +565,7 @@ async fn an_allocation_rule_gives_awards_at_close_or_stops_it() {
         .collect();
     assert_eq!(given, [(3, "rule"), (2, "rule")]);
     assert_eq!(awards["items"][0]["audit"]["rule_version"], 1);
-    assert_eq!(awards["items"][0]["audit"]["rule_id"], rule_id);
+    assert_eq!(awards["items"][0]["audit"]["rule_id"], rule_id.to_string());
     assert_eq!(awards["items"][0]["value_cents"], 30_000);
     assert_eq!(stock(&app, &admin, goods).await, 95);
 }
@@ -658,25 +642,15 @@ async fn team_prizes_reach_their_members_and_plans_stay_internal() {
     });
     assert_eq!(post_sales(&app, &admin, vec![line]).await.status(), 201);
     let cup = reward(&app, "Team cup", json!({"type": "gift"}), None).await;
-    let rule = app
-        .create(
-            "/api/v1/rules",
-            json!({"name": "alloc", "kind": "allocation"}),
-        )
-        .await;
-    let version = app
-        .post_as(
-            &admin,
-            &format!(
-                "/api/v1/rules/{}/versions",
-                rule["id"].as_str().expect("id")
-            ),
-        )
-        .json(&json!({"source": "fn allocate(standings, rewards, ctx) { [] }"}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(version.status(), 201);
+    let rule = new_rule(&app, &admin, "alloc", "allocation").await;
+    let version = uploaded(
+        &app,
+        &admin,
+        rule,
+        "fn allocate(standings, rewards, ctx) { [] }",
+    )
+    .await;
+    assert_eq!(version, 1);
     let created = app
         .create(
             "/api/v1/challenges",
@@ -686,7 +660,7 @@ async fn team_prizes_reach_their_members_and_plans_stay_internal() {
                 "objective": {"type": "revenue"}, "ranking_unit": "team",
                 "reward_plan": {
                     "by_rank": [{"rank": 1, "reward_id": cup}],
-                    "rule": {"rule_id": rule["id"], "version": 1, "params": {"budget": 90000}, "reward_ids": [cup]}
+                    "rule": {"rule_id": rule, "version": 1, "params": {"budget": 90000}, "reward_ids": [cup]}
                 },
             }),
         )

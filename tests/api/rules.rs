@@ -20,7 +20,7 @@ fn score(participant, sales, ctx) {
 
 const REVENUE: &str = "fn score(participant, sales, ctx) { sales.amount() }";
 
-async fn new_rule(app: &TestApp, admin: &Caller, name: &str, kind: &str) -> Uuid {
+pub async fn new_rule(app: &TestApp, admin: &Caller, name: &str, kind: &str) -> Uuid {
     let response = app
         .post_as(admin, "/api/v1/rules")
         .json(&json!({"name": name, "kind": kind, "description": "for tests"}))
@@ -43,7 +43,7 @@ async fn upload(app: &TestApp, admin: &Caller, rule: Uuid, source: &str) -> reqw
         .expect("sent")
 }
 
-async fn uploaded(app: &TestApp, admin: &Caller, rule: Uuid, source: &str) -> i64 {
+pub async fn uploaded(app: &TestApp, admin: &Caller, rule: Uuid, source: &str) -> i64 {
     let response = upload(app, admin, rule, source).await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.expect("JSON");
