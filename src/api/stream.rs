@@ -1,0 +1,287 @@
+//! `/challenges/{id}/standings/stream`: the standings and news of a challenge as
+//! Server-Sent Events, for live leaderboards.
+//!
+//! A stream starts with every line the caller may see (`event: standings`, `full: true`),
+//! then, each time the challenge changes (the [`EventBus`] says so, on this instance or,
+//! through PostgreSQL, on another), the lines whose content changed and the ids of lines
+//! that left the caller's view, then each new news item the caller may see
+//! (`event: news`, with the news id as the event id, so a reconnecting client sends
+//! `Last-Event-ID` and misses nothing). A comment is sent every 15 seconds to keep proxies
+//! from closing an idle stream. What is sent is read again for the caller on every change:
+//! a signal carries no data.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::{error::RecvError, Receiver};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use crate::api::challenges::visible_challenge;
+use crate::api::news::{dtos, NewsDto};
+use crate::api::pagination::PageRequest;
+use crate::api::standings::{read_page, StandingLineDto};
+use crate::auth::AuthUser;
+use crate::challenges::lifecycle::Status;
+use crate::challenges::standings::{Challenge, StandingsCache};
+use crate::db::Pool;
+use crate::error::AppError;
+use crate::models::news::{self, NewsFilter};
+use crate::news::audience_for;
+use crate::news::bus::EventBus;
+use crate::rules::RuleRunner;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(stream_standings);
+}
+
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// News sent per change at most; the rest follow on the next change or reconnection.
+const NEWS_PER_EVENT: i64 = 200;
+
+/// The data of an `event: standings`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StandingsEvent {
+    pub challenge_id: Uuid,
+    pub status: Status,
+    pub frozen: bool,
+    pub computed_at: Option<DateTime<Utc>>,
+    /// `true` on the first event: `lines` is every line the caller may see. Afterwards
+    /// `lines` holds only the lines that changed.
+    pub full: bool,
+    pub lines: Vec<StandingLineDto>,
+    /// Entrants whose lines the caller no longer sees.
+    pub removed: Vec<Uuid>,
+}
+
+/// One event of the stream, as its `event:` name and JSON `data:`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum StreamEvent {
+    /// Changed lines (`event: standings`).
+    Standings(StandingsEvent),
+    /// A news item (`event: news`, `id:` the news id).
+    News(NewsDto),
+    /// The standings could not be computed (`event: problem`); the stream goes on.
+    Problem(crate::error::Problem),
+}
+
+/// Live standings and news of a challenge, as Server-Sent Events (`text/event-stream`).
+///
+/// Events: `standings` (first every visible line, then changed lines and removed ids),
+/// `news` (each news item the caller may see, its id as the SSE id), `problem` (the
+/// standings could not be computed; the stream goes on). Send `Last-Event-ID` to receive
+/// the news recorded since that id. The caller's view is the one of
+/// `GET /challenges/{id}/standings`: a partner sees its organisation's lines and news only.
+#[utoipa::path(
+    tag = "standings",
+    params(
+        ("id" = Uuid, Path, description = "The challenge's id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "The last news id received, to resume"),
+    ),
+    responses(
+        (status = 200, description = "An endless stream of events; each is `event: <name>` and `data: <JSON>` as the schema shows",
+            content_type = "text/event-stream", body = StreamEvent),
+        (status = 404, response = crate::api::docs::NotFound),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/challenges/{id}/standings/stream")]
+async fn stream_standings(
+    caller: AuthUser,
+    request: HttpRequest,
+    pool: web::Data<Pool>,
+    cache: web::Data<StandingsCache>,
+    runner: web::Data<RuleRunner>,
+    bus: web::Data<EventBus>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let resume = request
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    // Subscribe before the first read, so nothing happening in between is missed.
+    let signals = bus.subscribe();
+    let reader = caller.clone();
+    let cursor = pool
+        .run(move |conn| {
+            visible_challenge(conn, &reader, id)?;
+            match resume {
+                Some(last) => Ok(last),
+                None => Ok(news::latest_id(conn)?),
+            }
+        })
+        .await?;
+    let follower = Follower {
+        caller,
+        challenge_id: id,
+        pool: pool.get_ref().clone(),
+        cache: cache.into_inner(),
+        runner: runner.into_inner(),
+        signals,
+        shown: HashMap::new(),
+        cursor,
+        started: false,
+    };
+    let events = futures_util::stream::unfold(follower, |mut follower| async move {
+        let chunk = follower.next_chunk().await?;
+        Some((Ok::<Bytes, actix_web::Error>(chunk), follower))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(events))
+}
+
+/// One client's stream: what it was last sent.
+struct Follower {
+    caller: AuthUser,
+    challenge_id: Uuid,
+    pool: Pool,
+    cache: Arc<StandingsCache>,
+    runner: Arc<RuleRunner>,
+    signals: Receiver<Uuid>,
+    /// Lines sent, by entrant, as their JSON.
+    shown: HashMap<Uuid, String>,
+    /// The last news id sent.
+    cursor: i64,
+    started: bool,
+}
+
+/// What the caller may see now.
+struct Reading {
+    challenge: Challenge,
+    lines: Vec<StandingLineDto>,
+    computed_at: Option<DateTime<Utc>>,
+    news: Vec<NewsDto>,
+}
+
+impl Follower {
+    /// The next bytes to send; `None` ends the stream (the server is stopping).
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        if !self.started {
+            self.started = true;
+            return Some(self.changes(true).await);
+        }
+        loop {
+            tokio::select! {
+                signal = self.signals.recv() => match signal {
+                    Ok(id) if id != self.challenge_id => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            }
+            // Several signals in a row are one change to read.
+            while self.signals.try_recv().is_ok() {}
+            let chunk = self.changes(false).await;
+            if !chunk.is_empty() {
+                return Some(chunk);
+            }
+        }
+    }
+
+    /// The events for what changed since the last ones (everything when `full`).
+    async fn changes(&mut self, full: bool) -> Bytes {
+        match self.read().await {
+            Ok(reading) => self.events(reading, full),
+            Err(error) => {
+                let problem = error.revealed_to(self.caller.is_admin()).problem();
+                sse(None, "problem", &problem)
+            }
+        }
+    }
+
+    async fn read(&self) -> Result<Reading, AppError> {
+        let caller = self.caller.clone();
+        let cache = Arc::clone(&self.cache);
+        let runner = Arc::clone(&self.runner);
+        let id = self.challenge_id;
+        let cursor = self.cursor;
+        self.pool
+            .run(move |conn| {
+                let row = visible_challenge(conn, &caller, id)?;
+                let challenge = Challenge::try_from(&row)?;
+                let everything = PageRequest {
+                    limit: i64::MAX,
+                    offset: 0,
+                };
+                let (lines, _, computed_at) =
+                    read_page(conn, &cache, &runner, &caller, &challenge, everything)?;
+                let unit = challenge.definition.objective.unit();
+                let filter = NewsFilter {
+                    audience: audience_for(conn, &caller)?,
+                    challenge_id: Some(id),
+                    after_id: Some(cursor),
+                    ..NewsFilter::default()
+                };
+                let news = dtos(news::in_order(conn, &filter, NEWS_PER_EVENT)?)?;
+                Ok(Reading {
+                    lines: lines
+                        .into_iter()
+                        .map(|l| StandingLineDto::new(l, unit))
+                        .collect(),
+                    challenge,
+                    computed_at,
+                    news,
+                })
+            })
+            .await
+    }
+
+    fn events(&mut self, reading: Reading, full: bool) -> Bytes {
+        let mut out = Vec::new();
+        let mut shown = HashMap::with_capacity(reading.lines.len());
+        let mut lines = Vec::new();
+        // In the table's order.
+        for line in reading.lines {
+            let json = serde_json::to_string(&line).unwrap_or_default();
+            let id = line.entrant.id;
+            if full || self.shown.get(&id) != Some(&json) {
+                lines.push(line);
+            }
+            shown.insert(id, json);
+        }
+        let removed: Vec<Uuid> = self
+            .shown
+            .keys()
+            .filter(|id| !shown.contains_key(id))
+            .copied()
+            .collect();
+        self.shown = shown;
+        if full || !lines.is_empty() || !removed.is_empty() {
+            let event = StandingsEvent {
+                challenge_id: reading.challenge.id,
+                status: reading.challenge.status,
+                frozen: reading.challenge.status.is_frozen(),
+                computed_at: reading.computed_at,
+                full,
+                lines,
+                removed,
+            };
+            out.extend_from_slice(&sse(None, "standings", &event));
+        }
+        for item in reading.news {
+            self.cursor = self.cursor.max(item.id);
+            out.extend_from_slice(&sse(Some(item.id), "news", &item));
+        }
+        Bytes::from(out)
+    }
+}
+
+/// One Server-Sent Event: JSON on one `data:` line (JSON has no raw newlines).
+fn sse(id: Option<i64>, event: &str, data: &impl Serialize) -> Bytes {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+    let id = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+    Bytes::from(format!("{id}event: {event}\ndata: {json}\n\n"))
+}
