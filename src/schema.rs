@@ -324,6 +324,7 @@ diesel::table! {
     share_links (id) {
         id -> Text,
         challenge_id -> Text,
+        region_id -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
         expires_at -> Timestamp,

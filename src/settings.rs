@@ -170,12 +170,15 @@ impl Settings {
     pub fn watch_settings(&self) -> crate::news::watch::WatchSettings {
         crate::news::watch::WatchSettings {
             interval: std::time::Duration::from_millis(self.news_watch_interval_ms.max(10)),
-            snapshot_every: chrono::Duration::seconds(
-                i64::try_from(self.news_snapshot_interval_seconds).unwrap_or(i64::MAX / 1000),
-            ),
-            ending_soon: chrono::Duration::hours(
-                i64::try_from(self.news_ending_soon_hours).unwrap_or(24 * 365),
-            ),
+            // Out-of-range values (beyond chrono's 292 million years) mean "never".
+            snapshot_every: i64::try_from(self.news_snapshot_interval_seconds)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::MAX),
+            ending_soon: i64::try_from(self.news_ending_soon_hours)
+                .ok()
+                .and_then(chrono::Duration::try_hours)
+                .unwrap_or(chrono::Duration::MAX),
         }
     }
 

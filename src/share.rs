@@ -9,6 +9,8 @@ use crate::rewards::certificate::escape;
 /// One podium place (several entrants when tied).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Place {
+    /// Which step it stands on: 1 (gold), 2 (silver) or 3 (bronze).
+    pub step: u32,
     pub rank: u32,
     pub names: Vec<String>,
     pub score: String,
@@ -50,23 +52,34 @@ pub fn initials(name: &str) -> String {
         .join(" ")
 }
 
-/// The podium's places from ranked rows: ranks 1 to 3, tied entrants together.
-pub fn podium_of(rows: &[Row]) -> Vec<Place> {
+/// The podium's places from ranked rows, tied entrants together. For the whole table
+/// (`by_rank`) the places are ranks 1 to 3, each on its own step (a tie for first leaves
+/// the silver step empty); for a part of it (a region), its three best ranks, in order.
+pub fn podium_of(rows: &[Row], by_rank: bool) -> Vec<Place> {
     let mut places: Vec<Place> = Vec::new();
     for row in rows {
-        let Some(rank) = row.rank.filter(|r| *r <= 3) else {
+        let Some(rank) = row.rank else {
             continue;
         };
-        match places.iter_mut().find(|p| p.rank == rank) {
-            Some(place) => place.names.push(row.name.clone()),
-            None => places.push(Place {
+        if let Some(place) = places.iter_mut().find(|p| p.rank == rank) {
+            place.names.push(row.name.clone());
+            continue;
+        }
+        let step = if by_rank {
+            rank
+        } else {
+            u32::try_from(places.len()).unwrap_or(u32::MAX) + 1
+        };
+        if step <= 3 {
+            places.push(Place {
+                step,
                 rank,
                 names: vec![row.name.clone()],
                 score: row.score.clone(),
-            }),
+            });
         }
     }
-    places.sort_by_key(|p| p.rank);
+    places.sort_by_key(|p| p.step);
     places
 }
 
@@ -100,7 +113,7 @@ pub fn render(page: &PublicPage) -> String {
             .to_owned()
     } else {
         // Second, first, third from left to right; the block heights say the step.
-        let by_step = |step: usize| page.podium.get(step - 1);
+        let by_step = |step: u32| page.podium.iter().find(|p| p.step == step);
         let podium = format!(
             r#"<section class="podium" aria-label="Podium">{}{}{}</section>"#,
             place_html(by_step(2), 2),
@@ -221,9 +234,29 @@ mod tests {
             row(Some(4), "D"),
             row(None, "E"),
         ];
-        let podium = podium_of(&rows);
+        let podium = podium_of(&rows, true);
         assert_eq!(podium.len(), 2);
         assert_eq!(podium[1].names, vec!["B".to_owned(), "C".to_owned()]);
+        assert_eq!(podium[1].step, 2);
+        // A tie for first: two on gold, the third on bronze, silver empty.
+        let tie = [row(Some(1), "A"), row(Some(1), "B"), row(Some(3), "C")];
+        let podium = podium_of(&tie, true);
+        assert_eq!(
+            podium.iter().map(|p| p.step).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        // A region's part of the table: its three best places, whatever their ranks.
+        let region = [
+            row(Some(2), "A"),
+            row(Some(5), "B"),
+            row(Some(9), "C"),
+            row(Some(12), "D"),
+        ];
+        let podium = podium_of(&region, false);
+        assert_eq!(
+            podium.iter().map(|p| (p.step, p.rank)).collect::<Vec<_>>(),
+            vec![(1, 2), (2, 5), (3, 9)]
+        );
     }
 
     #[test]
@@ -235,7 +268,7 @@ mod tests {
             status_line: "s".into(),
             refresh_seconds: Some(60),
             show_results: true,
-            podium: podium_of(&[row(Some(1), "<b>x</b>")]),
+            podium: podium_of(&[row(Some(1), "<b>x</b>")], true),
             leaderboard: vec![row(Some(1), "<b>x</b>")],
             updated: "u".into(),
         };

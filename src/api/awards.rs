@@ -5,7 +5,6 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -349,7 +348,7 @@ async fn fulfil_award(
 ) -> Result<web::Json<AwardDto>, AppError> {
     let id = id.into_inner();
     let dto = pool
-        .run(move |conn| conn.transaction(|conn| fulfil(conn, id, admin.0.id)))
+        .run(move |conn| conn.write_transaction(|conn| fulfil(conn, id, admin.0.id)))
         .await?;
     bus.publish(dto.challenge_id);
     Ok(web::Json(dto))
@@ -358,16 +357,17 @@ async fn fulfil_award(
 /// Fulfils an announced award and records the news, in the caller's transaction.
 fn fulfil(conn: &mut DbConnection, id: Uuid, by: Uuid) -> Result<AwardDto, AppError> {
     let now = now();
-    let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
-    let row = award::fulfil(conn, id, &by.to_string(), now)?.ok_or_else(|| {
-        AppError::conflict(
+    // Why it did not apply is read only when it did not.
+    let Some(row) = award::fulfil(conn, id, &by.to_string(), now)? else {
+        let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
+        return Err(AppError::conflict(
             "invalid_transition",
             format!(
                 "the award is {}; only announced awards are fulfilled",
                 current.status
             ),
-        )
-    })?;
+        ));
+    };
     let dto = with_names(conn, vec![row.clone()])?.remove(0);
     let mut draft = Draft::new(
         Kind::AwardFulfilled,
@@ -428,8 +428,7 @@ async fn cancel_award(
     let id = id.into_inner();
     let dto = pool
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
                 let now = now();
                 let row = award::cancel(conn, id, &admin.0.id.to_string(), &form.reason, now)?

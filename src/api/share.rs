@@ -17,9 +17,9 @@ use crate::api::challenges::visible_challenge;
 use crate::auth::jwt::{ShareTokenError, TokenIssuer};
 use crate::auth::{AuthUser, Scope};
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{Challenge, EntrantLine, StandingsCache};
+use crate::challenges::standings::{Challenge, EntrantLine, StandingsCache, View};
 use crate::db::{DbConnection, Pool};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::models::share_link::{self, ShareLinkRow};
 use crate::models::standing::{self, StandingFilter};
 use crate::models::{now, parse_id, utc};
@@ -108,19 +108,35 @@ pub struct ShareLinkForm {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Admins share any challenge; managers too, and manage their own links only. `Some(id)`:
-/// the links the caller may manage are those it created.
-fn sharer(caller: &AuthUser) -> Result<Option<Uuid>, AppError> {
+/// Who shares: an admin (every line, every link) or a manager (the lines of its region,
+/// its own links).
+#[derive(Debug, Clone, Copy)]
+struct Sharer {
+    /// The manager's region: its links show that region's lines only.
+    region: Option<Uuid>,
+    /// The links the caller manages are those it created (`None`: all).
+    own: Option<Uuid>,
+}
+
+fn sharer(caller: &AuthUser) -> Result<Sharer, AppError> {
     match caller.scope {
-        Scope::Everything => Ok(None),
-        Scope::Region(_) => Ok(Some(caller.id)),
+        Scope::Everything => Ok(Sharer {
+            region: None,
+            own: None,
+        }),
+        Scope::Region(region) => Ok(Sharer {
+            region: Some(region),
+            own: Some(caller.id),
+        }),
         _ => Err(AppError::Forbidden(
             "only admins and managers share challenges".into(),
         )),
     }
 }
 
-/// Open a challenge's public results page to anyone with the link, until it expires.
+/// Open a challenge's public results page to anyone with the link, until it expires. An
+/// admin's link shows every line; a manager's, the lines of its region (what it sees). The
+/// body is optional.
 #[utoipa::path(
     tag = "share",
     params(("id" = Uuid, Path, description = "The challenge's id")),
@@ -140,11 +156,18 @@ async fn create_share_link(
     pool: web::Data<Pool>,
     issuer: web::Data<TokenIssuer>,
     id: web::Path<Uuid>,
-    body: Option<web::Json<ShareLinkForm>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    sharer(&caller)?;
+    let sharer = sharer(&caller)?;
     let id = id.into_inner();
-    let form = body.map(web::Json::into_inner).unwrap_or_default();
+    // The body is optional; when there is one, it must be a valid form.
+    let form: ShareLinkForm = if body.iter().all(u8::is_ascii_whitespace) {
+        ShareLinkForm::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
+        })?
+    };
     let row = pool
         .run(move |conn| {
             let challenge = visible_challenge(conn, &caller, id)?;
@@ -174,6 +197,7 @@ async fn create_share_link(
             let row = ShareLinkRow {
                 id: Uuid::now_v7().to_string(),
                 challenge_id: id.to_string(),
+                region_id: sharer.region.map(|r| r.to_string()),
                 created_by: caller.id.to_string(),
                 created_at: now,
                 // Whole seconds: the token's expiry is in seconds.
@@ -188,10 +212,7 @@ async fn create_share_link(
             Ok(row)
         })
         .await?;
-    let dto = ShareLinkDto::new(row, &issuer)?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, dto.url.clone()))
-        .json(dto))
+    Ok(HttpResponse::Created().json(ShareLinkDto::new(row, &issuer)?))
 }
 
 /// A challenge's share links: all of them for admins, their own for managers.
@@ -212,7 +233,7 @@ async fn list_share_links(
     issuer: web::Data<TokenIssuer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Vec<ShareLinkDto>>, AppError> {
-    let own = sharer(&caller)?;
+    let own = sharer(&caller)?.own;
     let id = id.into_inner();
     let rows = pool
         .run(move |conn| {
@@ -245,7 +266,7 @@ async fn revoke_share_link(
     issuer: web::Data<TokenIssuer>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ShareLinkDto>, AppError> {
-    let own = sharer(&caller)?;
+    let own = sharer(&caller)?.own;
     let id = id.into_inner();
     let by = caller.id;
     let row = pool
@@ -263,14 +284,17 @@ async fn revoke_share_link(
 
 /// A challenge's public results page (HTML, no login): the challenge, its rules, the
 /// podium and the leaderboard, reloading itself while the challenge runs. Entrants are
-/// named in full when the challenge shows its standings to all, by initials otherwise.
+/// named in full when the challenge shows its standings to all, by initials otherwise. A
+/// manager's link shows the lines of its region only, with their ranks in the whole table.
 #[utoipa::path(
     tag = "share",
     params(("token" = String, Path, description = "The token of a share link")),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
-        (status = 404, response = crate::api::docs::NotFound),
-        (status = 410, response = crate::api::docs::Gone),
+        (status = 404, description = "Not one of our links: a problem, or a small HTML page when the client accepts `text/html`",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 410, description = "The link expired (`link_expired`) or was revoked (`link_revoked`): a problem, or a small HTML page when the client accepts `text/html`",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
     )
 )]
 #[get("/share/{token}")]
@@ -371,6 +395,10 @@ fn page_of(
                 .collect::<Result<_, _>>()?
         }
     };
+    let view = match link.region_id.as_deref() {
+        Some(region) => View::Region(parse_id(region)?),
+        None => View::All,
+    };
     let name_of = |line: &EntrantLine| {
         if challenge.standings_visible {
             line.entrant_name.clone()
@@ -380,7 +408,7 @@ fn page_of(
     };
     let rows: Vec<Row> = lines
         .iter()
-        .filter(|l| l.line.score.is_some_and(|s| s > 0.0))
+        .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s > 0.0))
         .take(LEADERBOARD)
         .map(|l| Row {
             rank: l.line.rank,
@@ -414,7 +442,8 @@ fn page_of(
         refresh_seconds: matches!(challenge.status, Status::Scheduled | Status::Running)
             .then_some(refresh.max(5)),
         show_results: challenge.status != Status::Closed,
-        podium: share::podium_of(&rows),
+        // The whole table's podium is ranks 1 to 3; a region's, its three best places.
+        podium: share::podium_of(&rows, view == View::All),
         leaderboard: rows,
         updated: format!("Updated {} UTC", now.format("%Y-%m-%d %H:%M")),
     })

@@ -28,7 +28,8 @@ use crate::api::challenges::visible_challenge;
 use crate::api::news::{dtos, NewsDto};
 use crate::api::pagination::PageRequest;
 use crate::api::standings::{read_page, StandingLineDto};
-use crate::auth::AuthUser;
+use crate::auth::jwt::TokenIssuer;
+use crate::auth::{bearer_token, still_active, AuthUser};
 use crate::challenges::lifecycle::Status;
 use crate::challenges::standings::{Challenge, StandingsCache};
 use crate::db::Pool;
@@ -43,8 +44,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// News sent per change at most; the rest follow on the next change or reconnection.
-const NEWS_PER_EVENT: i64 = 200;
+/// How often a quiet stream checks that its caller's account is still active.
+const RECHECK: Duration = Duration::from_secs(15);
+/// News read per query, and sent per change at most (the rest follow at the next change).
+const NEWS_PAGE: i64 = 200;
+const NEWS_MAX: usize = 5_000;
 
 /// The data of an `event: standings`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -77,7 +81,8 @@ pub enum StreamEvent {
 ///
 /// Events: `standings` (first every visible line, then changed lines and removed ids),
 /// `news` (each news item the caller may see, its id as the SSE id), `problem` (the
-/// standings could not be computed; the stream goes on). Send `Last-Event-ID` to receive
+/// standings could not be computed, and the stream goes on; or, as its last event, the
+/// token expired or the account was disabled). Send `Last-Event-ID` to receive
 /// the news recorded since that id. The caller's view is the one of
 /// `GET /challenges/{id}/standings`: a partner sees its organisation's lines and news only.
 #[utoipa::path(
@@ -104,6 +109,11 @@ async fn stream_standings(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    // The stream ends when the token does.
+    let issuer = request
+        .app_data::<web::Data<TokenIssuer>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("TokenIssuer is not registered")))?;
+    let expires_at = issuer.expiry(&bearer_token(&request)?)?;
     let resume = request
         .headers()
         .get("last-event-id")
@@ -131,6 +141,10 @@ async fn stream_standings(
         shown: HashMap::new(),
         cursor,
         started: false,
+        expires_at,
+        keep_alive_at: tokio::time::Instant::now() + KEEP_ALIVE,
+        checked_at: tokio::time::Instant::now(),
+        ended: false,
     };
     let events = futures_util::stream::unfold(follower, |mut follower| async move {
         let chunk = follower.next_chunk().await?;
@@ -156,6 +170,14 @@ struct Follower {
     /// The last news id sent.
     cursor: i64,
     started: bool,
+    /// When the caller's token expires (Unix seconds): the stream ends then.
+    expires_at: i64,
+    /// When to send a keep-alive comment if nothing else was sent.
+    keep_alive_at: tokio::time::Instant,
+    /// When the account was last found active.
+    checked_at: tokio::time::Instant,
+    /// The last event (why the stream ends) was sent.
+    ended: bool,
 }
 
 /// What the caller may see now.
@@ -167,28 +189,79 @@ struct Reading {
 }
 
 impl Follower {
-    /// The next bytes to send; `None` ends the stream (the server is stopping).
+    /// The next bytes to send; `None` ends the stream: the server is stopping, or the
+    /// caller's token expired or its account was disabled (said in a last `problem`).
     async fn next_chunk(&mut self) -> Option<Bytes> {
+        if self.ended {
+            return None;
+        }
         if !self.started {
             self.started = true;
-            return Some(self.changes(true).await);
+            let first = self.changes(true).await;
+            return Some(self.sent(first));
         }
         loop {
+            let expiry = self.expiry_deadline();
             tokio::select! {
                 signal = self.signals.recv() => match signal {
                     Ok(id) if id != self.challenge_id => continue,
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,
                 },
-                () = tokio::time::sleep(KEEP_ALIVE) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+                () = tokio::time::sleep_until(self.keep_alive_at) => {
+                    if let Some(end) = self.recheck().await {
+                        return Some(end);
+                    }
+                    return Some(self.sent(Bytes::from_static(b": keep-alive\n\n")));
+                }
+                () = tokio::time::sleep_until(expiry) => {
+                    self.ended = true;
+                    let problem = AppError::unauthorized("token_expired", "the token has expired; open the stream again with a new one").problem();
+                    return Some(sse(None, "problem", &problem));
+                }
             }
             // Several signals in a row are one change to read.
             while self.signals.try_recv().is_ok() {}
             let chunk = self.changes(false).await;
             if !chunk.is_empty() {
-                return Some(chunk);
+                return Some(self.sent(chunk));
             }
         }
+    }
+
+    /// Notes that bytes were sent: the keep-alive waits again.
+    fn sent(&mut self, chunk: Bytes) -> Bytes {
+        self.keep_alive_at = tokio::time::Instant::now() + KEEP_ALIVE;
+        chunk
+    }
+
+    fn expiry_deadline(&self) -> tokio::time::Instant {
+        let left = self.expires_at - Utc::now().timestamp();
+        tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+    }
+
+    /// Ends the stream (with a last `problem`) when the account was disabled meanwhile.
+    async fn recheck(&mut self) -> Option<Bytes> {
+        if self.checked_at.elapsed() < RECHECK {
+            return None;
+        }
+        let caller = self.caller.clone();
+        let active = self
+            .pool
+            .run(move |conn| still_active(conn, &caller))
+            .await
+            .unwrap_or(true);
+        self.checked_at = tokio::time::Instant::now();
+        if active {
+            return None;
+        }
+        self.ended = true;
+        let problem = AppError::unauthorized(
+            "token_revoked",
+            "the account behind this token is disabled or gone",
+        )
+        .problem();
+        Some(sse(None, "problem", &problem))
     }
 
     /// The events for what changed since the last ones (everything when `full`).
@@ -196,6 +269,9 @@ impl Follower {
         match self.read().await {
             Ok(reading) => self.events(reading, full),
             Err(error) => {
+                if matches!(error, AppError::Unauthorized { .. }) {
+                    self.ended = true;
+                }
                 let problem = error.revealed_to(self.caller.is_admin()).problem();
                 sse(None, "problem", &problem)
             }
@@ -210,6 +286,12 @@ impl Follower {
         let cursor = self.cursor;
         self.pool
             .run(move |conn| {
+                if !still_active(conn, &caller)? {
+                    return Err(AppError::unauthorized(
+                        "token_revoked",
+                        "the account behind this token is disabled or gone",
+                    ));
+                }
                 let row = visible_challenge(conn, &caller, id)?;
                 let challenge = Challenge::try_from(&row)?;
                 let everything = PageRequest {
@@ -219,13 +301,23 @@ impl Follower {
                 let (lines, _, computed_at) =
                     read_page(conn, &cache, &runner, &caller, &challenge, everything)?;
                 let unit = challenge.definition.objective.unit();
-                let filter = NewsFilter {
+                let mut filter = NewsFilter {
                     audience: audience_for(conn, &caller)?,
                     challenge_id: Some(id),
                     after_id: Some(cursor),
                     ..NewsFilter::default()
                 };
-                let news = dtos(news::in_order(conn, &filter, NEWS_PER_EVENT)?)?;
+                // Every news item since the cursor, a page at a time.
+                let mut news = Vec::new();
+                loop {
+                    let page = news::in_order(conn, &filter, NEWS_PAGE)?;
+                    let full_page = page.len() as i64 == NEWS_PAGE;
+                    filter.after_id = page.last().map(|n| n.id).or(filter.after_id);
+                    news.extend(dtos(page)?);
+                    if !full_page || news.len() >= NEWS_MAX {
+                        break;
+                    }
+                }
                 Ok(Reading {
                     lines: lines
                         .into_iter()

@@ -525,8 +525,9 @@ async fn list_deliveries(
     Ok(web::Json(Page::new(items, total, page)))
 }
 
-/// Send a delivery again, from a first attempt (a failed one, or one the receiver lost).
-/// The body is the same; the timestamp and signature are new.
+/// Send a delivered or failed delivery again, from a first attempt (one the receiver lost
+/// or could not take). The body and delivery id are the same; the timestamp and signature
+/// are new. A pending delivery is 409 `delivery_pending`.
 #[utoipa::path(
     tag = "webhooks",
     params(
@@ -560,7 +561,12 @@ async fn replay_delivery(
             }
             let delivery = webhook::find_delivery(conn, id, delivery_id)?
                 .ok_or(AppError::NotFound("delivery"))?;
-            Ok(webhook::replay(conn, &delivery.id, now())?)
+            webhook::replay(conn, &delivery.id, now())?.ok_or_else(|| {
+                AppError::conflict(
+                    "delivery_pending",
+                    "the delivery is still pending: it will be sent, or is being sent",
+                )
+            })
         })
         .await?;
     // Wakes the dispatcher; streams ignore a signal for no challenge.

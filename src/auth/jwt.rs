@@ -140,6 +140,14 @@ impl TokenIssuer {
         })
     }
 
+    /// When a token that [`TokenIssuer::verify`] accepted expires (Unix seconds): a
+    /// long-lived answer such as a stream ends then.
+    pub fn expiry(&self, token: &str) -> Result<i64, AppError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims.exp)
+            .map_err(|_| AppError::unauthorized("invalid_token", "the token is invalid"))
+    }
+
     /// Signs the token of a share link, valid until `expires_at`. The same link always
     /// gets the same token, so its URL can be shown again.
     pub fn share_token(

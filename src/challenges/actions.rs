@@ -2,7 +2,6 @@
 //! closing freezes the standings as they are at that moment and gives the awards of the
 //! reward plan; announcing publishes them.
 
-use diesel::Connection;
 use uuid::Uuid;
 
 use super::awarding;
@@ -24,7 +23,7 @@ pub fn apply(
     runner: &RuleRunner,
     by: Uuid,
 ) -> Result<ChallengeRow, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
         let current = Challenge::try_from(&row)?;
         let now = now();

@@ -98,7 +98,7 @@ pub fn replace_draft(
     conn: &mut DbConnection,
     row: &ChallengeRow,
 ) -> QueryResult<Option<ChallengeRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::update(
             challenges::table

@@ -9,6 +9,9 @@ use uuid::Uuid;
 use crate::db::{DbConnection, MultiBackend};
 use crate::schema::{challenges, news};
 
+/// The kind of news about an award: seen as awards are, not as standings lines.
+const AWARD_FULFILLED: &str = "award_fulfilled";
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = news)]
 pub struct NewsRow {
@@ -51,7 +54,8 @@ pub enum Audience {
     Region(Uuid),
     Organisation(Uuid),
     /// A participant: news about its own entrants (itself, its team, region and
-    /// organisation), and every news of challenges whose standings are visible to all.
+    /// organisation), and the standings news of challenges whose standings are visible to
+    /// all (never another entrant's award, which only its owner sees).
     Participant {
         entrants: Vec<Uuid>,
     },
@@ -69,7 +73,8 @@ impl Audience {
             Audience::Region(id) => is(&row.region_id, id),
             Audience::Organisation(id) => is(&row.organisation_id, id),
             Audience::Participant { entrants } => {
-                standings_visible || entrants.iter().any(|e| e.to_string() == entrant)
+                (standings_visible && row.kind != AWARD_FULFILLED)
+                    || entrants.iter().any(|e| e.to_string() == entrant)
             }
         }
     }
@@ -120,7 +125,9 @@ fn filtered(filter: &NewsFilter) -> news::BoxedQuery<'static, MultiBackend> {
                 news::entrant_id
                     .is_null()
                     .or(news::entrant_id.eq_any(own))
-                    .or(news::challenge_id.eq_any(open)),
+                    .or(news::challenge_id
+                        .eq_any(open)
+                        .and(news::kind.ne(AWARD_FULFILLED))),
             )
         }
     }

@@ -13,6 +13,8 @@ use crate::schema::share_links;
 pub struct ShareLinkRow {
     pub id: String,
     pub challenge_id: String,
+    /// A manager's link shows that manager's region only; `None` shows every line.
+    pub region_id: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,

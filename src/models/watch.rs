@@ -21,6 +21,15 @@ pub struct WatchRow {
     pub observed_at: NaiveDateTime,
 }
 
+/// Takes the row lock of a challenge's watch state before reading it (PostgreSQL; SQLite
+/// has one writer anyway): two instances never compare the same change at once.
+pub fn lock(conn: &mut DbConnection, challenge_id: Uuid) -> QueryResult<()> {
+    diesel::update(challenge_watch::table.find(challenge_id.to_string()))
+        .set(challenge_watch::observed_at.eq(challenge_watch::observed_at))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn find(conn: &mut DbConnection, challenge_id: Uuid) -> QueryResult<Option<WatchRow>> {
     challenge_watch::table
         .find(challenge_id.to_string())
@@ -47,7 +56,7 @@ pub fn find_or_create(
     };
     // Another instance may create it at the same moment: a savepoint keeps the unique
     // violation from spoiling the caller's transaction.
-    let created = conn.transaction(|conn| {
+    let created = conn.write_transaction(|conn| {
         diesel::insert_into(challenge_watch::table)
             .values(&row)
             .execute(conn)

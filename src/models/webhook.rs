@@ -198,26 +198,44 @@ pub struct AttemptOutcome {
     pub delivered_at: Option<NaiveDateTime>,
 }
 
+/// Records an attempt's outcome if the delivery is still held by the lease this
+/// dispatcher took (`false` otherwise: it was replayed meanwhile, and the replay wins).
 pub fn record_attempt(
     conn: &mut DbConnection,
     id: &str,
+    lease_until: NaiveDateTime,
     outcome: &AttemptOutcome,
-) -> QueryResult<()> {
-    diesel::update(webhook_deliveries::table.find(id))
-        .set(outcome)
-        .execute(conn)
-        .map(|_| ())
+) -> QueryResult<bool> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(webhook_deliveries::status.eq("pending"))
+            .filter(webhook_deliveries::next_attempt_at.eq(Some(lease_until))),
+    )
+    .set(outcome)
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
-/// Sends a delivery again from its first attempt.
-pub fn replay(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<DeliveryRow> {
-    diesel::update(webhook_deliveries::table.find(id))
-        .set((
-            webhook_deliveries::status.eq("pending"),
-            webhook_deliveries::attempts.eq(0),
-            webhook_deliveries::next_attempt_at.eq(Some(now)),
-            webhook_deliveries::replays.eq(webhook_deliveries::replays + 1),
-        ))
-        .returning(webhook_deliveries::all_columns)
-        .get_result(conn)
+/// Sends a delivered or failed delivery again from its first attempt; `None` when it is
+/// still pending (queued or being sent).
+pub fn replay(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<DeliveryRow>> {
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::id.eq(id))
+            .filter(webhook_deliveries::status.ne("pending")),
+    )
+    .set((
+        webhook_deliveries::status.eq("pending"),
+        webhook_deliveries::attempts.eq(0),
+        webhook_deliveries::next_attempt_at.eq(Some(now)),
+        webhook_deliveries::replays.eq(webhook_deliveries::replays + 1),
+    ))
+    .returning(webhook_deliveries::all_columns)
+    .get_result(conn)
+    .optional()
 }

@@ -121,37 +121,38 @@ pub fn record(
     draft: Draft,
     now: NaiveDateTime,
 ) -> Result<Option<NewsRow>, AppError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         if conn.backend() == Backend::Postgres {
             use diesel::RunQueryDsl;
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({NEWS_LOCK_KEY})"))
                 .execute(conn)?;
         }
-        if let Some(key) = &draft.dedupe_key {
-            if rows::exists_with_key(conn, key)? {
-                return Ok(None);
-            }
-        }
         let subject = draft.subject.as_ref();
-        let row = rows::insert(
-            conn,
-            &NewNews {
-                kind: draft.kind.as_str().to_owned(),
-                challenge_id: draft.challenge_id.to_string(),
-                entrant_id: subject.map(|s| s.entrant_id.to_string()),
-                entrant_name: subject.map(|s| s.name.clone()),
-                region_id: subject.and_then(|s| s.region_id).map(|id| id.to_string()),
-                organisation_id: subject
-                    .and_then(|s| s.organisation_id)
-                    .map(|id| id.to_string()),
-                award_id: draft.award_id.map(|id| id.to_string()),
-                message: draft.message,
-                details: draft.details.to_string(),
-                occurred_at: now,
-                dedupe_key: draft.dedupe_key,
-            },
-        )?;
+        let new = NewNews {
+            kind: draft.kind.as_str().to_owned(),
+            challenge_id: draft.challenge_id.to_string(),
+            entrant_id: subject.map(|s| s.entrant_id.to_string()),
+            entrant_name: subject.map(|s| s.name.clone()),
+            region_id: subject.and_then(|s| s.region_id).map(|id| id.to_string()),
+            organisation_id: subject
+                .and_then(|s| s.organisation_id)
+                .map(|id| id.to_string()),
+            award_id: draft.award_id.map(|id| id.to_string()),
+            message: draft.message,
+            details: draft.details.to_string(),
+            occurred_at: now,
+            dedupe_key: draft.dedupe_key,
+        };
+        // A write first (no read-then-write on SQLite); a deduplicated item already
+        // recorded is a unique violation, undone by the savepoint.
+        let row = match conn.write_transaction(|conn| rows::insert(conn, &new)) {
+            Ok(row) => row,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) if new.dedupe_key.is_some() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         crate::webhooks::enqueue(conn, &row, now)?;
         if conn.backend() == Backend::Postgres {
             use diesel::RunQueryDsl;

@@ -165,34 +165,63 @@ impl Watcher {
                 let version = scoring_version(conn)?;
                 let mut changed = Vec::new();
                 for row in challenge::with_status(conn, Status::Running.as_str())? {
-                    let challenge = Challenge::try_from(&row)?;
-                    let now = now();
-                    if ending_soon(conn, &challenge, now, settings.ending_soon)? {
-                        changed.push(challenge.id);
+                    // One challenge that cannot be looked at never stops the others.
+                    let looked = look(conn, &row, version, &mut seen, &cache, &runner, settings);
+                    match looked {
+                        Ok(true) => changed.push(row.id.clone()),
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(challenge = %row.id, error = %e, "the news watcher could not look at a challenge");
+                        }
                     }
-                    if seen.get(&challenge.id) == Some(&(version, challenge.revision)) {
-                        continue;
-                    }
-                    seen.insert(challenge.id, (version, challenge.revision));
-                    let table = match cache.live(conn, &challenge, &runner) {
-                        Ok(table) => table,
-                        Err(AppError::RuleFailed { .. }) => continue,
-                        Err(e) => return Err(e),
-                    };
-                    observe(
-                        conn,
-                        &challenge,
-                        &table,
-                        version,
-                        now,
-                        settings.snapshot_every,
-                    )?;
-                    changed.push(challenge.id);
                 }
+                let changed = changed
+                    .iter()
+                    .filter_map(|id| Uuid::parse_str(id).ok())
+                    .collect();
                 Ok((seen, changed))
             })
             .await
     }
+}
+
+/// One look at one running challenge; whether it changed (new standings or news).
+fn look(
+    conn: &mut DbConnection,
+    row: &crate::models::challenge::ChallengeRow,
+    version: i64,
+    seen: &mut Seen,
+    cache: &StandingsCache,
+    runner: &RuleRunner,
+    settings: WatchSettings,
+) -> Result<bool, AppError> {
+    let challenge = Challenge::try_from(row)?;
+    let now = now();
+    let mut changed = ending_soon(conn, &challenge, now, settings.ending_soon)?;
+    if seen.get(&challenge.id) == Some(&(version, challenge.revision)) {
+        return Ok(changed);
+    }
+    let table = match cache.live(conn, &challenge, runner) {
+        Ok(table) => table,
+        // Remembered by the cache until something changes; nothing to compare.
+        Err(AppError::RuleFailed { .. }) => {
+            seen.insert(challenge.id, (version, challenge.revision));
+            return Ok(changed);
+        }
+        Err(e) => return Err(e),
+    };
+    observe(
+        conn,
+        &challenge,
+        &table,
+        version,
+        now,
+        settings.snapshot_every,
+    )?;
+    // Only once observed: a failed look is tried again at the next tick.
+    seen.insert(challenge.id, (version, challenge.revision));
+    changed = true;
+    Ok(changed)
 }
 
 /// Compares a fresh table with the remembered state and records what changed; the number
@@ -205,8 +234,8 @@ pub fn observe(
     now: NaiveDateTime,
     snapshot_every: chrono::Duration,
 ) -> Result<usize, AppError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
+        rows::lock(conn, challenge.id)?;
         let row = rows::find_or_create(conn, challenge.id, now)?;
         if row.scoring_version >= version {
             return Ok(0);
@@ -282,6 +311,11 @@ fn ending_soon(
     if ends_at <= now || ends_at - now > window {
         return Ok(false);
     }
+    let key = format!("ending_soon:{}:{}", challenge.id, ends_at);
+    // Said already: no need to take the news lock to find out.
+    if crate::models::news::exists_with_key(conn, &key)? {
+        return Ok(false);
+    }
     let left = ends_at - now;
     let in_words = if left.num_hours() >= 48 {
         format!("{} days", left.num_days())
@@ -300,7 +334,7 @@ fn ending_soon(
         ),
     );
     draft.details = serde_json::json!({ "ends_at": crate::models::utc(ends_at) });
-    draft.dedupe_key = Some(format!("ending_soon:{}:{}", challenge.id, ends_at));
+    draft.dedupe_key = Some(key);
     Ok(record(conn, draft, now)?.is_some())
 }
 

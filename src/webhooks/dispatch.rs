@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{NaiveDateTime, Utc};
 use tokio::sync::broadcast::error::RecvError;
 use url::Host;
 
@@ -26,8 +26,13 @@ use crate::news::bus::EventBus;
 
 /// Deliveries taken per round.
 const BATCH: i64 = 16;
-/// How long a taken delivery is left alone by other dispatchers.
-const LEASE: chrono::Duration = chrono::Duration::seconds(120);
+/// How long a taken delivery is left alone by other dispatchers: well over an attempt's
+/// timeout (and the address look-up before it).
+fn lease(settings: &DeliverySettings) -> chrono::Duration {
+    chrono::Duration::from_std(settings.timeout.saturating_mul(2))
+        .unwrap_or(chrono::Duration::hours(1))
+        + chrono::Duration::seconds(60)
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverySettings {
@@ -45,6 +50,8 @@ fn client_builder(settings: &DeliverySettings) -> reqwest::ClientBuilder {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(settings.timeout)
         .user_agent(concat!("Podium-Webhooks/", env!("CARGO_PKG_VERSION")))
+        // Straight to the checked address: a proxy from the environment would not be.
+        .no_proxy()
 }
 
 pub struct Dispatcher {
@@ -54,8 +61,8 @@ pub struct Dispatcher {
     pub settings: DeliverySettings,
 }
 
-/// One taken delivery with what it needs to be sent.
-type Work = (DeliveryRow, WebhookRow, NewsRow);
+/// One taken delivery with what it needs to be sent, and the lease it is held by.
+type Work = (DeliveryRow, WebhookRow, NewsRow, NaiveDateTime);
 
 impl Dispatcher {
     pub fn new(pool: Pool, bus: Arc<EventBus>, settings: DeliverySettings) -> anyhow::Result<Self> {
@@ -91,19 +98,21 @@ impl Dispatcher {
 
     /// Sends what is due; answers how many deliveries it took.
     async fn round(&self) -> Result<usize, AppError> {
+        let lease = lease(&self.settings);
         let taken: Vec<Work> = self
             .pool
-            .run(|conn| {
+            .run(move |conn| {
                 let now = now();
+                let lease_until = now + lease;
                 let mut taken = Vec::new();
                 for row in webhook::due(conn, now, BATCH)? {
-                    if !webhook::claim(conn, &row, now + LEASE)? {
+                    if !webhook::claim(conn, &row, lease_until)? {
                         continue;
                     }
                     let hook = webhook::find(conn, parse_id(&row.webhook_id)?)?;
                     let item = news::find(conn, row.news_id)?;
                     if let (Some(hook), Some(item)) = (hook, item) {
-                        taken.push((row, hook, item));
+                        taken.push((row, hook, item, lease_until));
                     }
                 }
                 Ok(taken)
@@ -114,8 +123,10 @@ impl Dispatcher {
         let outcomes = futures_util::future::join_all(sends).await;
         self.pool
             .run(move |conn| {
-                for (id, outcome) in outcomes {
-                    webhook::record_attempt(conn, &id, &outcome)?;
+                for (id, lease_until, outcome) in outcomes {
+                    if !webhook::record_attempt(conn, &id, lease_until, &outcome)? {
+                        tracing::info!(delivery = %id, "replayed while being sent; the replay goes on");
+                    }
                 }
                 Ok(())
             })
@@ -124,7 +135,10 @@ impl Dispatcher {
     }
 
     /// Sends one attempt and says what became of it.
-    async fn attempt(&self, (delivery, hook, item): Work) -> (String, AttemptOutcome) {
+    async fn attempt(
+        &self,
+        (delivery, hook, item, lease_until): Work,
+    ) -> (String, NaiveDateTime, AttemptOutcome) {
         let attempts = delivery.attempts.saturating_add(1);
         let started = now();
         let result = if hook.active {
@@ -152,8 +166,10 @@ impl Dispatcher {
                 AttemptOutcome {
                     status: if last { "failed" } else { "pending" }.into(),
                     attempts,
-                    next_attempt_at: (!last)
-                        .then(|| now() + chrono::Duration::from_std(wait).unwrap_or(LEASE)),
+                    next_attempt_at: (!last).then(|| {
+                        now()
+                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1))
+                    }),
                     last_attempt_at: Some(started),
                     last_status_code: code,
                     last_error: Some(error),
@@ -161,7 +177,7 @@ impl Dispatcher {
                 }
             }
         };
-        (delivery.id, outcome)
+        (delivery.id, lease_until, outcome)
     }
 
     /// One signed POST; the HTTP status on a 2xx answer, else the status (if any) and why.

@@ -69,12 +69,28 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 198 && (b == 18 || b == 19))
+                || a >= 240
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
+            let segments = v6.segments();
+            let embedded = |high: u16, low: u16| {
+                let [h1, h2] = high.to_be_bytes();
+                let [l1, l2] = low.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2))
+            };
+            // IPv4 written as IPv6 (mapped, compatible), NAT64 and 6to4: the IPv4 decides.
+            if let Some(v4) = v6.to_ipv4() {
+                if !v6.is_loopback() && !v6.is_unspecified() {
+                    return is_internal(IpAddr::V4(v4));
+                }
             }
-            let first = v6.segments()[0];
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_internal(embedded(segments[6], segments[7]));
+            }
+            if segments[0] == 0x2002 {
+                return is_internal(embedded(segments[1], segments[2]));
+            }
+            let first = segments[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -92,7 +108,7 @@ pub fn kinds_of(row: &WebhookRow) -> Vec<String> {
 /// Whether a subscription gets a news item: it wants the kind, and its owner may see it.
 pub fn wants(row: &WebhookRow, news: &NewsRow) -> bool {
     let kinds = kinds_of(row);
-    if !kinds.is_empty() && !kinds.iter().any(|k| *k == news.kind) {
+    if !kinds.is_empty() && !kinds.contains(&news.kind) {
         return false;
     }
     let audience = match row.organisation_id.as_deref().map(Uuid::parse_str) {
@@ -164,6 +180,11 @@ mod tests {
     #[test]
     fn internal_addresses_are_recognised() {
         for internal in [
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "2002:a00:1::",
+            "240.0.0.1",
+            "::",
             "127.0.0.1",
             "10.1.2.3",
             "172.16.0.1",
@@ -182,7 +203,14 @@ mod tests {
                 "{internal}"
             );
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "100.128.0.1"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "100.128.0.1",
+            "64:ff9b::808:808",
+            "2002:808:808::",
+        ] {
             assert!(
                 !is_internal(public.parse().expect("an address")),
                 "{public}"

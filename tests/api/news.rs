@@ -102,13 +102,23 @@ impl Arena {
     }
 
     pub async fn sell(&self, app: &TestApp, admin: &Caller, who: Uuid, amount: i64) {
-        let line = json!({
-            "participant_id": who, "sold_at": "2026-01-15T10:00:00Z", "product_sku": "ESP-200",
-            "customer_reference": "C-1", "quantity": 1, "amount_cents": amount, "currency": "EUR",
-            "source": "erp", "external_id": Uuid::new_v4().to_string(),
-        });
-        let response = post_sales(app, admin, vec![line]).await;
-        assert_eq!(response.status(), 201, "recording a sale failed");
+        self.sell_all(app, admin, &[(who, amount)]).await;
+    }
+
+    /// Several sales in one batch: one change of the standings.
+    pub async fn sell_all(&self, app: &TestApp, admin: &Caller, sales: &[(Uuid, i64)]) {
+        let lines = sales
+            .iter()
+            .map(|(who, amount)| {
+                json!({
+                    "participant_id": who, "sold_at": "2026-01-15T10:00:00Z", "product_sku": "ESP-200",
+                    "customer_reference": "C-1", "quantity": 1, "amount_cents": amount, "currency": "EUR",
+                    "source": "erp", "external_id": Uuid::new_v4().to_string(),
+                })
+            })
+            .collect();
+        let response = post_sales(app, admin, lines).await;
+        assert_eq!(response.status(), 201, "recording sales failed");
     }
 }
 
@@ -298,16 +308,23 @@ async fn news_follow_the_challenge_and_each_reader_sees_only_its_own() {
             ("leader_changed".to_owned(), Some(diane.clone())),
         ]
     );
-    // The same standings seen again record nothing more.
+    // A sale that changes no leader records nothing; the next lead does, once.
     arena.sell(&app, &admin, arena.alice, 1_000).await;
-    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(news_of(&app, &admin, arena.challenge).await.len(), 3);
+    arena.sell(&app, &admin, arena.denis, 10_000).await;
+    let all = eventually(10, "Denis to lead again", || async {
+        let news = news_of(&app, &admin, arena.challenge).await;
+        (count(&news, "leader_changed") == 3).then_some(news)
+    })
+    .await;
+    assert_eq!(all.len(), 4, "{all:?}");
+    assert_eq!(all[3], ("leader_changed".to_owned(), Some(denis.clone())));
 
-    // The first distributor's partner: the start and its own rep's lead, never Diane's.
+    // The first distributor's partner: the start and its own rep's leads, never Diane's.
     assert_eq!(
         news_of(&app, &partner_one, arena.challenge).await,
         [
             ("challenge_started".to_owned(), None),
+            ("leader_changed".to_owned(), Some(denis.clone())),
             ("leader_changed".to_owned(), Some(denis.clone())),
         ]
     );
@@ -322,15 +339,18 @@ async fn news_follow_the_challenge_and_each_reader_sees_only_its_own() {
 
     // Filters and pagination.
     let page = app
-        .get_json(&admin, "/api/v1/news?kind=leader_changed&limit=1")
+        .get_json(&admin, "/api/v1/news?kind=leader_changed&limit=1&offset=1")
         .await;
-    assert_eq!(page["total"], 2);
+    assert_eq!(page["total"], 3);
     assert_eq!(page["items"][0]["entrant"]["id"], diane.as_str());
     assert_eq!(page["items"][0]["entrant"]["name"], "Diane Deux");
     assert!(page["items"][0]["message"]
         .as_str()
         .expect("message")
         .contains("Diane Deux leads “January push”"));
+    let page = app
+        .get_json(&admin, "/api/v1/news?kind=leader_changed&limit=1")
+        .await;
     let latest = page["items"][0]["id"].as_i64().expect("id");
     let after = app
         .get_json(&admin, &format!("/api/v1/news?after_id={latest}"))
@@ -491,6 +511,8 @@ async fn news_reach_the_streams_of_another_instance() {
     let other_address = format!("http://127.0.0.1:{}", other.port());
     let handle = other.handle();
     actix_web::rt::spawn(other.run_until_stopped());
+    // Its listener connects on its own thread: give it a moment to LISTEN.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
 
     let response = app
         .http
@@ -529,16 +551,16 @@ async fn the_digest_tells_who_leads_who_moved_and_what_happened() {
     let arena = Arena::new(&app, json!({})).await;
     let partner_one = app.user_scoped("partner", Some(arena.dist_one)).await;
     arena.start(&app, &admin).await;
-    arena.sell(&app, &admin, arena.denis, 5_000).await;
-    arena.sell(&app, &admin, arena.diane, 3_000).await;
+    // One batch, one change: the watcher's look that records Denis's lead keeps the ranks
+    // of both (snapshots are kept at every look in tests).
+    arena
+        .sell_all(&app, &admin, &[(arena.denis, 5_000), (arena.diane, 3_000)])
+        .await;
     eventually(10, "Denis to lead", || async {
         let news = news_of(&app, &admin, arena.challenge).await;
         (count(&news, "leader_changed") == 1).then_some(())
     })
     .await;
-    // Snapshots are kept at most once per interval (0 in tests): wait for one after the
-    // lead, then take the date.
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let since = chrono::Utc::now();
     actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     arena.sell(&app, &admin, arena.diane, 9_000).await;
@@ -604,4 +626,101 @@ async fn the_digest_tells_who_leads_who_moved_and_what_happened() {
         .await
         .expect("sent");
     assert_problem(response, 422, "validation_failed").await;
+}
+
+#[actix_web::test]
+async fn award_news_are_for_whoever_may_see_the_award() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let reward = app
+        .create(
+            "/api/v1/rewards",
+            json!({"name": "Weekend", "category": "classic", "kind": {"type": "gift"}, "value_cents": 10_000}),
+        )
+        .await;
+    let plan = json!({"by_rank": [{"rank": 1, "reward_id": reward["id"]}]});
+    let arena = Arena::new(
+        &app,
+        json!({"standings_visible": true, "reward_plan": plan}),
+    )
+    .await;
+    let alice = app.user_scoped("participant", Some(arena.alice)).await;
+    let bruno = app.user_scoped("participant", Some(arena.bruno)).await;
+    let partner = app.user_scoped("partner", Some(arena.dist_one)).await;
+    arena.start(&app, &admin).await;
+    arena.sell(&app, &admin, arena.alice, 9_000).await;
+    eventually(10, "Alice to lead", || async {
+        let news = news_of(&app, &admin, arena.challenge).await;
+        (count(&news, "leader_changed") == 1).then_some(())
+    })
+    .await;
+    arena.act(&app, &admin, "close").await;
+    arena.act(&app, &admin, "announce").await;
+    let awards = app
+        .get_json(
+            &admin,
+            &format!("/api/v1/awards?challenge_id={}", arena.challenge),
+        )
+        .await;
+    let award = awards["items"][0]["id"]
+        .as_str()
+        .expect("an award")
+        .to_owned();
+    let response = app
+        .post_as(&admin, &format!("/api/v1/awards/{award}/fulfil"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+
+    let news = news_of(&app, &alice, arena.challenge).await;
+    assert_eq!(
+        count(&news, "award_fulfilled"),
+        1,
+        "the winner sees its own award"
+    );
+    let page = app
+        .get_json(&alice, "/api/v1/news?kind=award_fulfilled")
+        .await;
+    assert_eq!(page["items"][0]["award_id"], award.as_str());
+    assert!(page["items"][0]["message"]
+        .as_str()
+        .expect("message")
+        .contains("Alice Martin received 1 × Weekend"));
+    // Standings visible to all show Alice's lead to Bruno, never her award.
+    let news = news_of(&app, &bruno, arena.challenge).await;
+    assert_eq!(count(&news, "leader_changed"), 1);
+    assert_eq!(count(&news, "award_fulfilled"), 0, "{news:?}");
+    assert_eq!(
+        count(
+            &news_of(&app, &partner, arena.challenge).await,
+            "award_fulfilled"
+        ),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn a_stream_ends_when_its_account_is_disabled() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let arena = Arena::new(&app, json!({})).await;
+    let partner = app.user_scoped("partner", Some(arena.dist_one)).await;
+    arena.start(&app, &admin).await;
+    let mut stream = EventStream::open(&app, &partner, arena.challenge, None).await;
+    stream
+        .until(5, "the first lines", |e| e.name == "standings")
+        .await;
+    let response = app
+        .post_as(&admin, &format!("/api/v1/users/{}/disable", partner.id))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    arena.sell(&app, &admin, arena.denis, 5_000).await;
+    let last = stream
+        .until(10, "the stream to refuse", |e| e.name == "problem")
+        .await;
+    assert_eq!(last.data["code"], "token_revoked");
+    assert!(stream.next(2).await.is_none(), "the stream ended");
 }

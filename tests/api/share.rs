@@ -124,7 +124,7 @@ async fn the_shared_page_shows_the_podium_in_a_browser_until_revoked() {
         arena.sell(&app, &admin, who, amount).await;
     }
 
-    let response = share(&app, &manager, arena.challenge, json!({})).await;
+    let response = share(&app, &admin, arena.challenge, json!({})).await;
     assert_eq!(response.status(), 201);
     let link: Value = response.json().await.expect("JSON");
     assert_eq!(link["status"], "active");
@@ -188,10 +188,27 @@ async fn the_shared_page_shows_the_podium_in_a_browser_until_revoked() {
         );
     }
 
+    // A manager's link shows its region's lines only, with their ranks in the whole table.
+    let mine: Value = share(&app, &manager, arena.challenge, json!({}))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let html = page(&app, mine["url"].as_str().expect("url"), true)
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(html.contains("A. M."));
+    assert!(
+        !html.contains("B. P.") && !html.contains("D. U.") && !html.contains("D. D."),
+        "{html}"
+    );
+
     // Revoked: 410, as a page for browsers and as a problem for programs.
     let id = link["id"].as_str().expect("id");
     let response = app
-        .post_as(&manager, &format!("/api/v1/share-links/{id}/revoke"))
+        .post_as(&admin, &format!("/api/v1/share-links/{id}/revoke"))
         .send()
         .await
         .expect("sent");
@@ -201,7 +218,7 @@ async fn the_shared_page_shows_the_podium_in_a_browser_until_revoked() {
     assert_eq!(response.status(), 410);
     assert!(response.text().await.expect("text").contains("revoked"));
     let response = app
-        .post_as(&manager, &format!("/api/v1/share-links/{id}/revoke"))
+        .post_as(&admin, &format!("/api/v1/share-links/{id}/revoke"))
         .send()
         .await
         .expect("sent");
@@ -313,6 +330,33 @@ async fn only_admins_and_managers_share_and_bad_links_are_refused() {
         .await;
         assert_eq!(fields_at_fault(&problem), ["expires_at"]);
     }
+    // A body, when there is one, must be a valid form.
+    for body in [
+        r#"{"expires_at": "tomorrow"}"#,
+        r#"{"expire_at": null}"#,
+        "[1",
+    ] {
+        let response = app
+            .post_as(
+                &admin,
+                &format!("/api/v1/challenges/{}/share-links", arena.challenge),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        assert_problem(response, 400, "invalid_body").await;
+    }
+    let response = app
+        .post_as(
+            &admin,
+            &format!("/api/v1/challenges/{}/share-links", arena.challenge),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 201, "no body: the default expiry");
     // A manager manages its own links, not the admin's.
     let admins: Value = share(&app, &admin, arena.challenge, json!({}))
         .await
@@ -340,5 +384,5 @@ async fn only_admins_and_managers_share_and_bad_links_are_refused() {
             &format!("/api/v1/challenges/{}/share-links", arena.challenge),
         )
         .await;
-    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    assert_eq!(all.as_array().map(Vec::len), Some(3));
 }

@@ -147,11 +147,13 @@ async fn a_failed_delivery_is_retried_signed_recorded_and_replayable() {
 
     arena.start(&app, &admin).await;
     // First attempt: 503; the retry after the backoff: 200.
-    let calls = eventually(15, "a delivered retry", || async {
-        let calls = receiver.calls();
-        (calls.len() >= 2).then_some(calls)
+    eventually(15, "a delivered retry", || async {
+        (receiver.calls().len() >= 2).then_some(())
     })
     .await;
+    // Longer than the next backoff: a success is not tried again.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
+    let calls = receiver.calls();
     assert_eq!(calls.len(), 2, "no call after a success");
     for call in &calls {
         assert!(signature_holds(&secret, call), "signature of {call:?}");
@@ -238,6 +240,19 @@ async fn a_receiver_that_never_answers_fails_after_the_last_attempt() {
     .await;
     let hook = created["id"].as_str().expect("id").to_owned();
     arena.start(&app, &admin).await;
+    // Between attempts the delivery is pending: it cannot be replayed then.
+    let pending = deliveries(&app, &admin, &hook).await;
+    assert_eq!(pending[0]["status"], "pending");
+    let id = pending[0]["id"].as_str().expect("id");
+    let response = app
+        .post_as(
+            &admin,
+            &format!("/api/v1/webhooks/{hook}/deliveries/{id}/replay"),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(response, 409, "delivery_pending").await;
     let failed = eventually(20, "the delivery to fail", || async {
         let list = deliveries(&app, &admin, &hook).await;
         list.first().filter(|d| d["status"] == "failed").cloned()

@@ -80,10 +80,12 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (status, next_atte
 CREATE INDEX webhook_deliveries_webhook_idx ON webhook_deliveries (webhook_id, created_at);
 
 -- Links to a challenge's public results page. The token carries the link's id and expiry,
--- signed; the row says whether it was revoked.
+-- signed; the row says whether it was revoked, and the region a manager's link is limited
+-- to (the lines that manager may see).
 CREATE TABLE share_links (
     id TEXT PRIMARY KEY NOT NULL,
     challenge_id TEXT NOT NULL REFERENCES challenges (id),
+    region_id TEXT,
     created_by TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,
