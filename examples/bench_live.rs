@@ -1,6 +1,7 @@
 //! Benchmark client for live standings: opens STREAMS Server-Sent Event streams on one
 //! challenge, then, ROUNDS times, records one sale and measures how long each stream takes
-//! to receive the changed lines (the watcher's interval plus one recomputation of the
+//! to receive the changed lines: the sale is large enough to move the participant into the
+//! top lines every stream follows (the watcher's interval plus one recomputation of the
 //! table, then one read per stream). Prints the latency distribution per round.
 //!
 //! `cargo run --release --example bench_live -- URL EMAIL PASSWORD CHALLENGE_ID PARTICIPANT_ID STREAMS ROUNDS`
@@ -80,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             (chrono::Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
         let line = json!({
             "participant_id": participant, "sold_at": sold_at.to_string(), "quantity": 1,
-            "amount_cents": 100_000, "currency": "EUR", "source": "bench-live",
+            "amount_cents": 200_000_000, "currency": "EUR", "source": "bench-live",
             "external_id": uuid::Uuid::new_v4().to_string(),
         });
         let response = http

@@ -20,7 +20,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -57,13 +57,28 @@ pub struct StandingsEvent {
     pub status: Status,
     pub frozen: bool,
     pub computed_at: Option<DateTime<Utc>>,
-    /// `true` on the first event: `lines` is every line the caller may see. Afterwards
-    /// `lines` holds only the lines that changed.
+    /// `true` on the first event: `lines` is every line followed (the first `limit` lines
+    /// the caller may see, in rank order). Afterwards `lines` holds only those that changed.
     pub full: bool,
     pub lines: Vec<StandingLineDto>,
-    /// Entrants whose lines the caller no longer sees.
+    /// Entrants whose lines are no longer followed (out of the caller's view, or pushed
+    /// out of the first `limit`).
     pub removed: Vec<Uuid>,
+    /// Lines the caller may see in all, followed or not.
+    pub total: i64,
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// How many lines to follow, from the top of the caller's view: 1 to 10,000 (default
+    /// 100; a leaderboard shows the top).
+    pub limit: Option<i64>,
+}
+
+const DEFAULT_LINES: i64 = 100;
+const MAX_LINES: i64 = 10_000;
 
 /// One event of the stream, as its `event:` name and JSON `data:`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -79,6 +94,8 @@ pub enum StreamEvent {
 
 /// Live standings and news of a challenge, as Server-Sent Events (`text/event-stream`).
 ///
+/// The stream follows the first `limit` lines of the caller's view (default 100), so a
+/// leaderboard of a large challenge stays cheap; `total` says how many there are in all.
 /// Events: `standings` (first every visible line, then changed lines and removed ids),
 /// `news` (each news item the caller may see, its id as the SSE id), `problem` (the
 /// standings could not be computed, and the stream goes on; or, as its last event, the
@@ -90,11 +107,13 @@ pub enum StreamEvent {
     params(
         ("id" = Uuid, Path, description = "The challenge's id"),
         ("Last-Event-ID" = Option<i64>, Header, description = "The last news id received, to resume"),
+        StreamQuery,
     ),
     responses(
         (status = 200, description = "An endless stream of events; each is `event: <name>` and `data: <JSON>` as the schema shows",
             content_type = "text/event-stream", body = StreamEvent),
         (status = 404, response = crate::api::docs::NotFound),
+        (status = 422, response = crate::api::docs::ValidationFailed),
     ),
     security(("bearer" = []))
 )]
@@ -105,15 +124,21 @@ async fn stream_standings(
     pool: web::Data<Pool>,
     cache: web::Data<StandingsCache>,
     runner: web::Data<RuleRunner>,
-    bus: web::Data<EventBus>,
     id: web::Path<Uuid>,
+    query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_LINES);
+    if !(1..=MAX_LINES).contains(&limit) {
+        return Err(AppError::invalid_field(
+            "limit",
+            "range",
+            "must be between 1 and 10,000",
+        ));
+    }
     // The stream ends when the token does.
-    let issuer = request
-        .app_data::<web::Data<TokenIssuer>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("TokenIssuer is not registered")))?;
-    let expires_at = issuer.expiry(&bearer_token(&request)?)?;
+    let expires_at = app_data::<TokenIssuer>(&request)?.expiry(&bearer_token(&request)?)?;
+    let bus = app_data::<EventBus>(&request)?;
     let resume = request
         .headers()
         .get("last-event-id")
@@ -140,6 +165,7 @@ async fn stream_standings(
         signals,
         shown: HashMap::new(),
         cursor,
+        limit,
         started: false,
         expires_at,
         keep_alive_at: tokio::time::Instant::now() + KEEP_ALIVE,
@@ -157,6 +183,16 @@ async fn stream_standings(
         .streaming(events))
 }
 
+/// Shared state a stream holds for its whole life, beside what the handler extracts.
+fn app_data<T: 'static>(request: &HttpRequest) -> Result<&web::Data<T>, AppError> {
+    request.app_data::<web::Data<T>>().ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "{} is not registered",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
 /// One client's stream: what it was last sent.
 struct Follower {
     caller: AuthUser,
@@ -165,10 +201,13 @@ struct Follower {
     cache: Arc<StandingsCache>,
     runner: Arc<RuleRunner>,
     signals: Receiver<Uuid>,
-    /// Lines sent, by entrant, as their JSON.
-    shown: HashMap<Uuid, String>,
+    /// Lines sent, by entrant, as a hash of their JSON (a stream of 100 lines keeps 100
+    /// numbers, not 100 documents).
+    shown: HashMap<Uuid, u64>,
     /// The last news id sent.
     cursor: i64,
+    /// Lines followed, from the top of the caller's view.
+    limit: i64,
     started: bool,
     /// When the caller's token expires (Unix seconds): the stream ends then.
     expires_at: i64,
@@ -184,6 +223,7 @@ struct Follower {
 struct Reading {
     challenge: Challenge,
     lines: Vec<StandingLineDto>,
+    total: i64,
     computed_at: Option<DateTime<Utc>>,
     news: Vec<NewsDto>,
 }
@@ -284,6 +324,7 @@ impl Follower {
         let runner = Arc::clone(&self.runner);
         let id = self.challenge_id;
         let cursor = self.cursor;
+        let limit = self.limit;
         self.pool
             .run(move |conn| {
                 if !still_active(conn, &caller)? {
@@ -294,12 +335,9 @@ impl Follower {
                 }
                 let row = visible_challenge(conn, &caller, id)?;
                 let challenge = Challenge::try_from(&row)?;
-                let everything = PageRequest {
-                    limit: i64::MAX,
-                    offset: 0,
-                };
-                let (lines, _, computed_at) =
-                    read_page(conn, &cache, &runner, &caller, &challenge, everything)?;
+                let top = PageRequest { limit, offset: 0 };
+                let (lines, total, computed_at) =
+                    read_page(conn, &cache, &runner, &caller, &challenge, top)?;
                 let unit = challenge.definition.objective.unit();
                 let mut filter = NewsFilter {
                     audience: audience_for(conn, &caller)?,
@@ -323,6 +361,7 @@ impl Follower {
                         .into_iter()
                         .map(|l| StandingLineDto::new(l, unit))
                         .collect(),
+                    total,
                     challenge,
                     computed_at,
                     news,
@@ -337,12 +376,12 @@ impl Follower {
         let mut lines = Vec::new();
         // In the table's order.
         for line in reading.lines {
-            let json = serde_json::to_string(&line).unwrap_or_default();
+            let digest = fingerprint(&line);
             let id = line.entrant.id;
-            if full || self.shown.get(&id) != Some(&json) {
+            if full || self.shown.get(&id) != Some(&digest) {
                 lines.push(line);
             }
-            shown.insert(id, json);
+            shown.insert(id, digest);
         }
         let removed: Vec<Uuid> = self
             .shown
@@ -360,6 +399,7 @@ impl Follower {
                 full,
                 lines,
                 removed,
+                total: reading.total,
             };
             out.extend_from_slice(&sse(None, "standings", &event));
         }
@@ -369,6 +409,16 @@ impl Follower {
         }
         Bytes::from(out)
     }
+}
+
+/// A line's content as a number: equal lines, equal numbers.
+fn fingerprint(line: &StandingLineDto) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(line)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// One Server-Sent Event: JSON on one `data:` line (JSON has no raw newlines).

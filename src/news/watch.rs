@@ -132,9 +132,22 @@ pub struct Watcher {
     pub settings: WatchSettings,
 }
 
-/// What this instance last computed for each challenge: the scoring version and the
-/// challenge's revision.
-type Seen = HashMap<Uuid, (i64, NaiveDateTime)>;
+/// What this instance last looked at for each challenge.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    /// The scoring version and the challenge's revision.
+    at: (i64, NaiveDateTime),
+    /// When, and how long getting the table took.
+    when: std::time::Instant,
+    took: Duration,
+}
+
+type Seen = HashMap<Uuid, Look>;
+
+/// A large table is not recomputed more often than this many times its last cost: while
+/// sales pour in, a challenge of 100,000 entrants (about a second to compute) is looked at
+/// every two seconds or so rather than back to back, leaving the cores to ingestion.
+const COST_FACTOR: u32 = 2;
 
 impl Watcher {
     /// Runs until the server's runtime stops.
@@ -198,14 +211,25 @@ fn look(
     let challenge = Challenge::try_from(row)?;
     let now = now();
     let mut changed = ending_soon(conn, &challenge, now, settings.ending_soon)?;
-    if seen.get(&challenge.id) == Some(&(version, challenge.revision)) {
-        return Ok(changed);
+    let at = (version, challenge.revision);
+    if let Some(last) = seen.get(&challenge.id) {
+        let too_soon = last.when.elapsed() < last.took.saturating_mul(COST_FACTOR);
+        if last.at == at || too_soon {
+            return Ok(changed);
+        }
     }
-    let table = match cache.live(conn, &challenge, runner) {
+    let started = std::time::Instant::now();
+    let outcome = cache.live(conn, &challenge, runner);
+    let look = Look {
+        at,
+        when: std::time::Instant::now(),
+        took: started.elapsed(),
+    };
+    let table = match outcome {
         Ok(table) => table,
         // Remembered by the cache until something changes; nothing to compare.
         Err(AppError::RuleFailed { .. }) => {
-            seen.insert(challenge.id, (version, challenge.revision));
+            seen.insert(challenge.id, look);
             return Ok(changed);
         }
         Err(e) => return Err(e),
@@ -219,7 +243,7 @@ fn look(
         settings.snapshot_every,
     )?;
     // Only once observed: a failed look is tried again at the next tick.
-    seen.insert(challenge.id, (version, challenge.revision));
+    seen.insert(challenge.id, look);
     changed = true;
     Ok(changed)
 }

@@ -192,9 +192,20 @@ impl EventStream {
         challenge: Uuid,
         last_id: Option<i64>,
     ) -> Self {
+        Self::open_with(app, caller, challenge, "", last_id).await
+    }
+
+    /// Opens the stream with a query string (`?limit=…`).
+    pub async fn open_with(
+        app: &TestApp,
+        caller: &Caller,
+        challenge: Uuid,
+        query: &str,
+        last_id: Option<i64>,
+    ) -> Self {
         let mut request = app.get_as(
             caller,
-            &format!("/api/v1/challenges/{challenge}/standings/stream"),
+            &format!("/api/v1/challenges/{challenge}/standings/stream{query}"),
         );
         if let Some(id) = last_id {
             request = request.header("Last-Event-ID", id.to_string());
@@ -457,6 +468,30 @@ async fn the_stream_sends_lines_and_news_within_the_callers_view() {
         "a partner's stream never shows another organisation: {}",
         partner_stream.raw
     );
+
+    // A stream follows the top of the view only when asked: the leader, of four.
+    let mut top = EventStream::open_with(&app, &admin, arena.challenge, "?limit=1", None).await;
+    let first = top
+        .until(5, "the top line", |e| e.name == "standings")
+        .await;
+    assert_eq!(first.data["lines"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        first.data["lines"][0]["entrant"]["id"],
+        arena.denis.to_string()
+    );
+    assert_eq!(first.data["total"], 4);
+    let response = app
+        .get_as(
+            &admin,
+            &format!(
+                "/api/v1/challenges/{}/standings/stream?limit=0",
+                arena.challenge
+            ),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_problem(response, 422, "validation_failed").await;
 
     // Reconnecting with Last-Event-ID replays what came after it.
     let mut resumed =
