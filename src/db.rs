@@ -38,6 +38,43 @@ impl DbConnection {
         }
     }
 
+    /// Runs `work` in a transaction that writes. On SQLite it begins with `BEGIN IMMEDIATE`,
+    /// taking the write lock at once (waiting for it up to the busy timeout): a deferred
+    /// transaction that has read cannot write once another connection (a request, the news
+    /// watcher, the webhook dispatcher) committed meanwhile, and fails at once with
+    /// `SQLITE_BUSY` instead of waiting. Inside a transaction it is a savepoint, as
+    /// `Connection::transaction`; on PostgreSQL it is `Connection::transaction`.
+    pub fn write_transaction<T, E, F>(&mut self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let DbConnection::Sqlite(inner) = self else {
+            return self.transaction(work);
+        };
+        let outermost = matches!(
+            AnsiTransactionManager::transaction_manager_status_mut(inner).transaction_depth(),
+            Ok(None)
+        );
+        if !outermost {
+            return self.transaction(work);
+        }
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        // From here on as diesel's own `transaction`: commit on success, roll back on error.
+        type Manager = <DbConnection as Connection>::TransactionManager;
+        match work(self) {
+            Ok(value) => {
+                Manager::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(error) => match Manager::rollback_transaction(self) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
+    }
+
     /// Applies the pending migrations of this connection's backend.
     pub fn run_migrations(&mut self) -> anyhow::Result<Vec<String>> {
         let applied = match self {

@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::{Duration, NaiveDateTime};
-use diesel::Connection;
 use uuid::Uuid;
 
 use crate::auth::{secrets, Role};
@@ -86,7 +85,7 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
             "the database already holds data; the demo loads into an empty one",
         ));
     }
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let created = now();
         let today = created;
         let company = organisation::insert(
@@ -583,7 +582,7 @@ pub fn generate(
     let created = now();
     let mut dice = Dice(7);
     let (participant_ids, challenge_id) =
-        conn.transaction(|conn| -> Result<(Vec<String>, String), AppError> {
+        conn.write_transaction(|conn| -> Result<(Vec<String>, String), AppError> {
             let company = organisation::insert(
                 conn,
                 &OrganisationRow {

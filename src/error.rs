@@ -128,6 +128,9 @@ pub enum AppError {
     NotFound(&'static str),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// What was asked existed but is no longer available (an expired or revoked share link).
+    #[error("{detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("the script has {} error(s)", .0.len())]
     InvalidScript(Vec<ScriptError>),
     /// A rule failed while computing something. `reveal`: the caller may see the script's
@@ -224,6 +227,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict { code, .. } => code,
+            AppError::Gone { code, .. } => code,
             AppError::InvalidScript(_) => "invalid_script",
             AppError::RuleFailed { .. } => "rule_failed",
             AppError::RulesBusy => "rules_busy",
@@ -295,6 +299,7 @@ impl ResponseError for AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Gone { .. } => StatusCode::GONE,
             AppError::InvalidScript(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RuleFailed { blocking: true, .. } => StatusCode::CONFLICT,
             AppError::RuleFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,

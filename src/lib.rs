@@ -5,7 +5,10 @@
 //! - [`api`]: the HTTP resources and the OpenAPI document collected from them;
 //! - [`auth`]: tokens, roles and scopes, and the extractors handlers take;
 //! - [`models`]: rows and queries, one file per table, over [`db`]'s two backends;
-//! - [`error`]: the one error type and its problem+json body.
+//! - [`error`]: the one error type and its problem+json body;
+//! - [`news`]: news as it happens, the watcher that finds it and the bus that spreads it;
+//! - [`webhooks`]: news pushed to subscribers, signed and retried;
+//! - [`share`]: the public results page behind a share link.
 
 pub mod api;
 pub mod auth;
@@ -15,10 +18,13 @@ pub mod demo;
 pub mod error;
 pub mod ingestion;
 pub mod models;
+pub mod news;
 pub mod rewards;
 pub mod rules;
 pub mod schema;
 pub mod scoring;
 pub mod settings;
+pub mod share;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;

@@ -250,6 +250,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    news (id) {
+        id -> BigInt,
+        kind -> Text,
+        challenge_id -> Text,
+        entrant_id -> Nullable<Text>,
+        entrant_name -> Nullable<Text>,
+        region_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        award_id -> Nullable<Text>,
+        message -> Text,
+        details -> Text,
+        occurred_at -> Timestamp,
+        dedupe_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    challenge_watch (challenge_id) {
+        challenge_id -> Text,
+        scoring_version -> BigInt,
+        leaders -> Text,
+        passed -> Text,
+        reached -> Text,
+        observed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    standings_snapshots (id) {
+        id -> Text,
+        challenge_id -> Text,
+        taken_at -> Timestamp,
+        ranks -> Text,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        url -> Text,
+        kinds -> Text,
+        description -> Text,
+        organisation_id -> Nullable<Text>,
+        secret -> Text,
+        active -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        news_id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        replays -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    share_links (id) {
+        id -> Text,
+        challenge_id -> Text,
+        region_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
 diesel::joinable!(awards -> rewards (reward_id));
 diesel::joinable!(awards -> challenges (challenge_id));
@@ -263,6 +346,10 @@ diesel::joinable!(sales -> participants (participant_id));
 diesel::joinable!(sales -> customers (customer_id));
 diesel::joinable!(sales -> products (product_id));
 diesel::joinable!(standing_lines -> challenges (challenge_id));
+diesel::joinable!(news -> challenges (challenge_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> news (news_id));
+diesel::joinable!(share_links -> challenges (challenge_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -283,4 +370,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     challenge_rule_changes,
     rewards,
     awards,
+    news,
+    challenge_watch,
+    standings_snapshots,
+    webhooks,
+    webhook_deliveries,
+    share_links,
 );

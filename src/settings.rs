@@ -92,6 +92,32 @@ pub struct Settings {
     /// Rule evaluations (tables scored, allocations, tests) running at once; 0 means one
     /// per core (`PODIUM_RULE_CONCURRENCY`).
     pub rule_concurrency: usize,
+    /// How often the news watcher looks for changed standings, in milliseconds
+    /// (`PODIUM_NEWS_WATCH_INTERVAL_MS`).
+    pub news_watch_interval_ms: u64,
+    /// Least time between two rank snapshots of a challenge, which digests compare with
+    /// (`PODIUM_NEWS_SNAPSHOT_INTERVAL_SECONDS`).
+    pub news_snapshot_interval_seconds: u64,
+    /// How long before its end a challenge is announced as ending soon
+    /// (`PODIUM_NEWS_ENDING_SOON_HOURS`).
+    pub news_ending_soon_hours: u64,
+    /// How often the webhook dispatcher looks for due deliveries, in milliseconds, when no
+    /// news wakes it earlier (`PODIUM_WEBHOOK_POLL_MS`).
+    pub webhook_poll_ms: u64,
+    /// How long one delivery attempt may take (`PODIUM_WEBHOOK_TIMEOUT_SECONDS`).
+    pub webhook_timeout_seconds: u64,
+    /// Wait after the first failed attempt, doubled after each further one, in
+    /// milliseconds (`PODIUM_WEBHOOK_RETRY_BASE_MS`).
+    pub webhook_retry_base_ms: u64,
+    /// Attempts before a delivery is marked failed (`PODIUM_WEBHOOK_MAX_ATTEMPTS`).
+    pub webhook_max_attempts: u32,
+    /// Whether webhook URLs may lead to loopback and private addresses
+    /// (`PODIUM_WEBHOOK_ALLOW_PRIVATE_NETWORKS`); off, a partner's URL cannot reach into
+    /// the network Podium runs in.
+    pub webhook_allow_private_networks: bool,
+    /// How often the public results page of a running challenge reloads itself, in
+    /// seconds (`PODIUM_SHARE_REFRESH_SECONDS`).
+    pub share_refresh_seconds: u64,
 }
 
 impl Default for Settings {
@@ -117,6 +143,15 @@ impl Default for Settings {
             rule_max_operations: 1_000_000,
             rule_timeout_ms: 500,
             rule_concurrency: 0,
+            news_watch_interval_ms: 1000,
+            news_snapshot_interval_seconds: 3600,
+            news_ending_soon_hours: 24,
+            webhook_poll_ms: 1000,
+            webhook_timeout_seconds: 10,
+            webhook_retry_base_ms: 5000,
+            webhook_max_attempts: 8,
+            webhook_allow_private_networks: false,
+            share_refresh_seconds: 60,
         }
     }
 }
@@ -128,6 +163,33 @@ impl Settings {
             max_operations: self.rule_max_operations,
             timeout: std::time::Duration::from_millis(self.rule_timeout_ms),
             ..crate::rules::Limits::default()
+        }
+    }
+
+    /// How the news watcher works.
+    pub fn watch_settings(&self) -> crate::news::watch::WatchSettings {
+        crate::news::watch::WatchSettings {
+            interval: std::time::Duration::from_millis(self.news_watch_interval_ms.max(10)),
+            // Out-of-range values (beyond chrono's 292 million years) mean "never".
+            snapshot_every: i64::try_from(self.news_snapshot_interval_seconds)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::MAX),
+            ending_soon: i64::try_from(self.news_ending_soon_hours)
+                .ok()
+                .and_then(chrono::Duration::try_hours)
+                .unwrap_or(chrono::Duration::MAX),
+        }
+    }
+
+    /// How webhook deliveries are sent.
+    pub fn delivery_settings(&self) -> crate::webhooks::dispatch::DeliverySettings {
+        crate::webhooks::dispatch::DeliverySettings {
+            poll: std::time::Duration::from_millis(self.webhook_poll_ms.max(10)),
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_seconds.max(1)),
+            retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms),
+            max_attempts: i32::try_from(self.webhook_max_attempts.max(1)).unwrap_or(i32::MAX),
+            allow_private_networks: self.webhook_allow_private_networks,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::ingestion::IngestionLock;
 use crate::models::{now, user};
 use crate::rules::RuleRunner;
 use crate::settings::Settings;
+use crate::{news, webhooks};
 
 /// Largest body accepted, in bytes: a batch of 10,000 sale lines fits with room to spare.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -58,6 +59,10 @@ impl Application {
         let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
             settings.auth_recheck_seconds,
         )));
+        let bus = news::bus::shared();
+        spawn_background(&settings, &pool, &standings_cache, &rule_runner, &bus, &url)?;
+        let bus = web::Data::from(bus);
+        let settings_data = web::Data::new(settings.clone());
         let document = api::openapi();
         let origins = settings.cors_origin_list();
 
@@ -81,6 +86,8 @@ impl Application {
                 .app_data(ingestion_lock.clone())
                 .app_data(rule_runner.clone())
                 .app_data(accounts.clone())
+                .app_data(bus.clone())
+                .app_data(settings_data.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
@@ -112,6 +119,37 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Starts what runs beside the HTTP server: the news watcher, the webhook dispatcher and,
+/// on PostgreSQL, the listener that brings other instances' news to this one's streams.
+/// They stop with the server's runtime (the listener when the bus is dropped).
+fn spawn_background(
+    settings: &Settings,
+    pool: &web::Data<Pool>,
+    cache: &web::Data<StandingsCache>,
+    runner: &web::Data<RuleRunner>,
+    bus: &std::sync::Arc<news::bus::EventBus>,
+    url: &web::Data<DatabaseUrl>,
+) -> anyhow::Result<()> {
+    let watcher = news::watch::Watcher {
+        pool: pool.get_ref().clone(),
+        cache: cache.clone().into_inner(),
+        runner: runner.clone().into_inner(),
+        bus: bus.clone(),
+        settings: settings.watch_settings(),
+    };
+    actix_web::rt::spawn(watcher.run());
+    let dispatcher = webhooks::dispatch::Dispatcher::new(
+        pool.get_ref().clone(),
+        bus.clone(),
+        settings.delivery_settings(),
+    )?;
+    actix_web::rt::spawn(dispatcher.run());
+    if let DatabaseUrl::Postgres(address) = url.get_ref() {
+        news::bus::spawn_listener(std::sync::Arc::downgrade(bus), address.clone())?;
+    }
+    Ok(())
 }
 
 /// Connects to the configured database, applies pending migrations and makes sure there
@@ -247,10 +285,15 @@ async fn request_id_header(
 fn problem_for_bare_errors<B>(
     response: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    // Problems, and the pages that answer browsers with their own error page (an expired
+    // share link), are left as they are.
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .is_some_and(|v| {
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes().starts_with(b"text/html")
+        });
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(
             response.map_into_left_body(),

@@ -18,7 +18,9 @@ use crate::challenges::standings::{self, Challenge, View};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::award::{self, AwardFilter, AwardRow};
-use crate::models::{challenge, now, parse_id, participant, reward, utc};
+use crate::models::{challenge, now, parse_id, reward, utc};
+use crate::news::bus::EventBus;
+use crate::news::{self, Draft, Kind, Subject};
 use crate::rewards::allocation::Reason;
 use crate::rewards::certificate::{self, Certificate};
 
@@ -176,21 +178,6 @@ impl AwardDto {
     }
 }
 
-/// The entrants a participant is, whatever a challenge's ranking unit: itself, its team,
-/// its region, its organisation.
-fn own_entrants(conn: &mut DbConnection, participant_id: Uuid) -> Result<Vec<Uuid>, AppError> {
-    let mut ids = vec![participant_id];
-    if let Some(p) = participant::find(conn, participant_id)? {
-        for id in [p.team_id, p.region_id, Some(p.organisation_id)]
-            .into_iter()
-            .flatten()
-        {
-            ids.push(parse_id(&id)?);
-        }
-    }
-    Ok(ids)
-}
-
 /// Narrows a filter to what the caller may see.
 fn scoped(
     conn: &mut DbConnection,
@@ -205,7 +192,7 @@ fn scoped(
             filter.announced_only = true;
         }
         Scope::Participant(id) => {
-            filter.entrant_ids = Some(own_entrants(conn, id)?);
+            filter.entrant_ids = Some(crate::news::own_entrants(conn, id)?);
             filter.announced_only = true;
         }
     }
@@ -226,7 +213,7 @@ fn may_see(conn: &mut DbConnection, caller: &AuthUser, row: &AwardRow) -> Result
         Scope::Organisation(id) => announced && is(&row.organisation_id, id),
         Scope::Participant(id) => {
             announced
-                && own_entrants(conn, id)?
+                && crate::news::own_entrants(conn, id)?
                     .iter()
                     .any(|e| row.entrant_id == e.to_string())
         }
@@ -356,26 +343,54 @@ async fn get_award(
 async fn fulfil_award(
     admin: Admin,
     pool: web::Data<Pool>,
+    bus: web::Data<EventBus>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AwardDto>, AppError> {
     let id = id.into_inner();
     let dto = pool
-        .run(move |conn| {
-            let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
-            let row =
-                award::fulfil(conn, id, &admin.0.id.to_string(), now())?.ok_or_else(|| {
-                    AppError::conflict(
-                        "invalid_transition",
-                        format!(
-                            "the award is {}; only announced awards are fulfilled",
-                            current.status
-                        ),
-                    )
-                })?;
-            Ok(with_names(conn, vec![row])?.remove(0))
-        })
+        .run(move |conn| conn.write_transaction(|conn| fulfil(conn, id, admin.0.id)))
         .await?;
+    bus.publish(dto.challenge_id);
     Ok(web::Json(dto))
+}
+
+/// Fulfils an announced award and records the news, in the caller's transaction.
+fn fulfil(conn: &mut DbConnection, id: Uuid, by: Uuid) -> Result<AwardDto, AppError> {
+    let now = now();
+    // Why it did not apply is read only when it did not.
+    let Some(row) = award::fulfil(conn, id, &by.to_string(), now)? else {
+        let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!(
+                "the award is {}; only announced awards are fulfilled",
+                current.status
+            ),
+        ));
+    };
+    let dto = with_names(conn, vec![row.clone()])?.remove(0);
+    let mut draft = Draft::new(
+        Kind::AwardFulfilled,
+        dto.challenge_id,
+        format!(
+            "{} received {} × {}.",
+            row.entrant_name, dto.quantity, dto.reward_name
+        ),
+    );
+    draft.subject = Some(Subject {
+        entrant_id: parse_id(&row.entrant_id)?,
+        name: row.entrant_name.clone(),
+        region_id: row.region_id.as_deref().map(parse_id).transpose()?,
+        organisation_id: row.organisation_id.as_deref().map(parse_id).transpose()?,
+    });
+    draft.award_id = Some(id);
+    draft.details = serde_json::json!({
+        "reward_id": dto.reward_id,
+        "reward_name": dto.reward_name,
+        "quantity": dto.quantity,
+    });
+    news::record(conn, draft, now)?;
+    Ok(dto)
 }
 
 /// Why an award is cancelled.
@@ -413,8 +428,7 @@ async fn cancel_award(
     let id = id.into_inner();
     let dto = pool
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
                 let now = now();
                 let row = award::cancel(conn, id, &admin.0.id.to_string(), &form.reason, now)?

@@ -109,8 +109,7 @@ async fn change_rule_version(
     let id = id.into_inner();
     let row = pool
         .run(move |conn| {
-            use diesel::Connection;
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
                 let current = Challenge::try_from(&row)?;
                 match current.status {

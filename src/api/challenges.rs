@@ -20,6 +20,7 @@ use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
 use crate::models::challenge::{self, ChallengeFilter, ChallengeRow};
 use crate::models::{now, organisation, product, region, reward, rule, team, utc};
+use crate::news::bus::EventBus;
 use crate::rewards::plan::RewardPlan;
 use crate::rules::{RuleKind, RuleRunner};
 use crate::scoring::{ChallengeKind, Fairness, Objective, Target, Threshold, TieBreak};
@@ -593,6 +594,7 @@ async fn get_challenge(
 
 async fn act(
     pool: &Pool,
+    bus: &EventBus,
     runner: web::Data<RuleRunner>,
     admin: Admin,
     id: Uuid,
@@ -603,6 +605,7 @@ async fn act(
         .run(move |conn| actions::apply(conn, id, action, &runner, by))
         .await
         .map_err(AppError::blocking)?;
+    bus.publish(id);
     Ok(web::Json(ChallengeDto::try_from(row)?))
 }
 
@@ -622,10 +625,19 @@ async fn act(
 async fn schedule_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
+    bus: web::Data<EventBus>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, admin, id.into_inner(), Action::Schedule).await
+    act(
+        &pool,
+        &bus,
+        runner,
+        admin,
+        id.into_inner(),
+        Action::Schedule,
+    )
+    .await
 }
 
 /// Start a scheduled challenge, from its `starts_at` on (409 `not_started_yet` before).
@@ -644,10 +656,11 @@ async fn schedule_challenge(
 async fn start_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
+    bus: web::Data<EventBus>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, admin, id.into_inner(), Action::Start).await
+    act(&pool, &bus, runner, admin, id.into_inner(), Action::Start).await
 }
 
 /// Close a running challenge, from its `ends_at` on (409 `not_over_yet` before). Its
@@ -672,10 +685,11 @@ async fn start_challenge(
 async fn close_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
+    bus: web::Data<EventBus>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, admin, id.into_inner(), Action::Close).await
+    act(&pool, &bus, runner, admin, id.into_inner(), Action::Close).await
 }
 
 /// Announce a closed challenge's results: the official announcement. Its awards become
@@ -695,8 +709,17 @@ async fn close_challenge(
 async fn announce_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
+    bus: web::Data<EventBus>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    act(&pool, runner, admin, id.into_inner(), Action::Announce).await
+    act(
+        &pool,
+        &bus,
+        runner,
+        admin,
+        id.into_inner(),
+        Action::Announce,
+    )
+    .await
 }

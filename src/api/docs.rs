@@ -37,6 +37,11 @@ pub struct NotFound(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
 
+/// The link existed but has expired or was revoked (`link_expired`, `link_revoked`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct Gone(#[allow(dead_code)] Problem);
+
 /// Values are invalid (`validation_failed`); `errors` names each field at fault.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -64,7 +69,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
         license(name = "MIT OR Apache-2.0"),
     ),
     components(schemas(Problem, FieldError), responses(
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, ValidationFailed,
         Unavailable, InternalError
     )),
     modifiers(&BearerScheme),
@@ -84,6 +89,9 @@ pub struct InternalError(#[allow(dead_code)] Problem);
         (name = "rewards", description = "The reward catalogue: gifts, vouchers, free goods, payment terms, discounts, premiums"),
         (name = "awards", description = "What closed challenges gave: allocation at close, announcement, fulfilment, certificates, the podium"),
         (name = "rules", description = "Admins' Rhai rules: custom objectives and reward allocations, in immutable versions, compiled on upload and testable on sample data"),
+        (name = "news", description = "What happens in the challenges, as it happens: a paginated feed, a live stream of standings and news (Server-Sent Events), and a digest for newsletters"),
+        (name = "webhooks", description = "News pushed to partners' and front-ends' URLs, signed with HMAC-SHA256, retried with backoff, recorded and replayable"),
+        (name = "share", description = "Share links: a public, self-refreshing results page of a challenge, until the link expires or is revoked"),
         (name = "operations", description = "Liveness and readiness probes"),
     )
 )]

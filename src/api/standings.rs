@@ -108,7 +108,7 @@ pub struct StandingLineDto {
 }
 
 impl StandingLineDto {
-    fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
+    pub(crate) fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
         let line = entrant.line;
         Self {
             rank: line.rank,
@@ -195,7 +195,7 @@ pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
 type LinesPage = (Vec<EntrantLine>, i64, Option<DateTime<Utc>>);
 
 /// The caller's lines of a challenge, one page, and the total.
-fn read_page(
+pub(crate) fn read_page(
     conn: &mut DbConnection,
     cache: &StandingsCache,
     runner: &RuleRunner,

@@ -58,6 +58,27 @@ pub struct TokenIssuer {
     issuer: String,
     audience: String,
     ttl_seconds: i64,
+    /// Share links are signed with the same key for another audience, so a share token
+    /// is never accepted as an API token, nor the reverse.
+    share_validation: Validation,
+}
+
+/// The claims of a share link's token: the link and its expiry.
+#[derive(Debug, Serialize, Deserialize)]
+struct ShareClaims {
+    sub: String,
+    iss: String,
+    aud: String,
+    exp: i64,
+}
+
+/// Why a share token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareTokenError {
+    /// Well signed, but past its expiry.
+    Expired,
+    /// Not one of ours.
+    Invalid,
 }
 
 impl TokenIssuer {
@@ -75,7 +96,13 @@ impl TokenIssuer {
         validation.leeway = settings.jwt_leeway_seconds;
         validation.validate_exp = true;
         validation.validate_nbf = true;
+        let mut share_validation = Validation::new(Algorithm::HS256);
+        share_validation.set_issuer(&[&settings.jwt_issuer]);
+        share_validation.set_audience(&[share_audience(&settings.jwt_audience)]);
+        share_validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        share_validation.leeway = 0;
         Ok(Self {
+            share_validation,
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             validation,
@@ -111,6 +138,42 @@ impl TokenIssuer {
             expires_in: self.ttl_seconds,
             expires_at,
         })
+    }
+
+    /// When a token that [`TokenIssuer::verify`] accepted expires (Unix seconds): a
+    /// long-lived answer such as a stream ends then.
+    pub fn expiry(&self, token: &str) -> Result<i64, AppError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims.exp)
+            .map_err(|_| AppError::unauthorized("invalid_token", "the token is invalid"))
+    }
+
+    /// Signs the token of a share link, valid until `expires_at`. The same link always
+    /// gets the same token, so its URL can be shown again.
+    pub fn share_token(
+        &self,
+        link_id: Uuid,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> Result<String, AppError> {
+        let claims = ShareClaims {
+            sub: link_id.to_string(),
+            iss: self.issuer.clone(),
+            aud: share_audience(&self.audience),
+            exp: expires_at.timestamp(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    /// The share link a token names, if it is ours and not expired.
+    pub fn verify_share(&self, token: &str) -> Result<Uuid, ShareTokenError> {
+        let data =
+            decode::<ShareClaims>(token, &self.decoding, &self.share_validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => ShareTokenError::Expired,
+                    _ => ShareTokenError::Invalid,
+                }
+            })?;
+        Uuid::parse_str(&data.claims.sub).map_err(|_| ShareTokenError::Invalid)
     }
 
     /// Checks a token and returns the caller it speaks for.
@@ -197,6 +260,10 @@ fn write_private_file(path: &Path, content: &str) -> anyhow::Result<()> {
 fn write_private_file(path: &Path, content: &str) -> anyhow::Result<()> {
     std::fs::write(path, content)?;
     Ok(())
+}
+
+fn share_audience(audience: &str) -> String {
+    format!("{audience}#share")
 }
 
 #[cfg(test)]

@@ -146,7 +146,7 @@ impl AuthUser {
 #[derive(Debug, Clone)]
 pub struct Admin(pub AuthUser);
 
-fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         AppError::unauthorized(
             "missing_token",
@@ -214,6 +214,17 @@ impl ActiveAccounts {
     /// Forgets an account, so its next request is checked against the database.
     pub fn forget(&self, id: Uuid) {
         self.lock().remove(&id);
+    }
+}
+
+/// Whether the account behind `caller` is still active (asked of the database).
+pub fn still_active(
+    conn: &mut crate::db::DbConnection,
+    caller: &AuthUser,
+) -> Result<bool, AppError> {
+    match caller.kind {
+        PrincipalKind::User => user::is_active(conn, caller.id),
+        PrincipalKind::ApiClient => api_client::is_active(conn, caller.id),
     }
 }
 

@@ -2,7 +2,6 @@
 //! closing freezes the standings as they are at that moment and gives the awards of the
 //! reward plan; announcing publishes them.
 
-use diesel::Connection;
 use uuid::Uuid;
 
 use super::awarding;
@@ -13,6 +12,7 @@ use crate::error::AppError;
 use crate::models::challenge::{self, ChallengeRow};
 use crate::models::standing::{self, StandingRow};
 use crate::models::{award, now};
+use crate::news::{self, Draft, Kind};
 use crate::rules::RuleRunner;
 
 /// Applies an action to a challenge; closing also freezes the standings, in the same transaction.
@@ -23,7 +23,7 @@ pub fn apply(
     runner: &RuleRunner,
     by: Uuid,
 ) -> Result<ChallengeRow, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
         let current = Challenge::try_from(&row)?;
         let now = now();
@@ -36,16 +36,33 @@ pub fn apply(
                     "the challenge changed meanwhile; read it again",
                 )
             })?;
+        let recorded = Challenge::try_from(&moved)?;
         match action {
+            Action::Start => {
+                news::record(conn, news_of_start(&recorded), now)?;
+            }
             Action::Close => {
-                // The row as the close left it: a rule-version change committed just
-                // before is frozen with its new version, never the one read above.
-                let closing = Challenge::try_from(&moved)?;
-                let table = freeze(conn, &closing, runner)?;
-                awarding::give(conn, runner, &closing, &table, now, by)?;
+                // The row as the close left it (`recorded`): a rule-version change
+                // committed just before is frozen with its new version, never the one
+                // read above.
+                let closing = &recorded;
+                let table = freeze(conn, closing, runner)?;
+                awarding::give(conn, runner, closing, &table, now, by)?;
+                let draft = Draft::new(
+                    Kind::ChallengeClosed,
+                    id,
+                    format!("“{}” is closed; its standings are final.", closing.name),
+                );
+                news::record(conn, draft, now)?;
             }
             Action::Announce => {
                 award::announce_all(conn, id, now, by)?;
+                let draft = Draft::new(
+                    Kind::ResultsAnnounced,
+                    id,
+                    format!("The results of “{}” are announced.", recorded.name),
+                );
+                news::record(conn, draft, now)?;
             }
             _ => {}
         }
@@ -78,4 +95,22 @@ fn freeze(
         .collect::<Result<Vec<_>, AppError>>()?;
     standing::insert_all(conn, &rows)?;
     Ok(table)
+}
+
+/// "The challenge started", with its end.
+fn news_of_start(challenge: &Challenge) -> Draft {
+    let mut draft = Draft::new(
+        Kind::ChallengeStarted,
+        challenge.id,
+        format!(
+            "“{}” has started; it ends on {} UTC.",
+            challenge.name,
+            challenge.period.ends_at.format("%Y-%m-%d %H:%M")
+        ),
+    );
+    draft.details = serde_json::json!({
+        "starts_at": crate::models::utc(challenge.period.starts_at),
+        "ends_at": crate::models::utc(challenge.period.ends_at),
+    });
+    draft
 }

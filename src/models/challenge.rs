@@ -52,6 +52,14 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<ChallengeRo
         .optional()
 }
 
+/// Every challenge in one status (the news watcher's running challenges).
+pub fn with_status(conn: &mut DbConnection, status: &str) -> QueryResult<Vec<ChallengeRow>> {
+    challenges::table
+        .filter(challenges::status.eq(status))
+        .order(challenges::id.asc())
+        .load(conn)
+}
+
 /// One page of challenges, newest period first.
 pub fn list(
     conn: &mut DbConnection,
@@ -90,7 +98,7 @@ pub fn replace_draft(
     conn: &mut DbConnection,
     row: &ChallengeRow,
 ) -> QueryResult<Option<ChallengeRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::update(
             challenges::table

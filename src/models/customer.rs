@@ -77,7 +77,7 @@ pub fn set_key_account(
     id: Uuid,
     key_account: bool,
 ) -> QueryResult<Option<CustomerRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::update(customers::table.find(id.to_string()))
             .set(customers::key_account.eq(key_account))

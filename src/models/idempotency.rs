@@ -36,7 +36,7 @@ pub fn claim(
     row: &IdempotencyRow,
     stale_before: NaiveDateTime,
 ) -> QueryResult<Claim> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let existing: Option<IdempotencyRow> = idempotency_keys::table
             .find((&row.principal_id, &row.idempotency_key))
             .first(conn)

@@ -69,7 +69,7 @@ pub fn update_name(
     id: Uuid,
     name: &str,
 ) -> QueryResult<Option<OrganisationRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::update(organisations::table.find(id.to_string()))
             .set(organisations::name.eq(name))

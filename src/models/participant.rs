@@ -73,7 +73,7 @@ fn filtered(filter: &ParticipantFilter) -> participants::BoxedQuery<'static, Mul
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ParticipantRow) -> QueryResult<ParticipantRow> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::insert_into(participants::table)
             .values(row)
@@ -139,7 +139,7 @@ pub fn update(
     id: Uuid,
     changes: &ParticipantChanges,
 ) -> QueryResult<Option<ParticipantRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some(current) = find(conn, id)? else {
             return Ok(None);
         };

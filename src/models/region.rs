@@ -85,7 +85,7 @@ pub fn update(
     id: Uuid,
     changes: &RegionChanges,
 ) -> QueryResult<Option<RegionRow>> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some(current) = find(conn, id)? else {
             return Ok(None);
         };

@@ -111,7 +111,7 @@ pub fn insert_version(
     uploaded_by: &str,
     now: NaiveDateTime,
 ) -> QueryResult<RuleVersionRow> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let next = latest_version(conn, rule_id)?.map_or(1, |v| v.version + 1);
         diesel::insert_into(rule_versions::table)
             .values(&RuleVersionRow {

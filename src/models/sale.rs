@@ -45,7 +45,7 @@ const INSERT_CHUNK: usize = 1_000;
 
 /// Records lines in one transaction: all or none.
 pub fn record(conn: &mut DbConnection, rows: &[SaleRow]) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         bulk_insert!(&mut *conn, sales::table, rows, INSERT_CHUNK)?;
         super::bump_scoring_version(conn)
     })

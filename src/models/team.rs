@@ -27,7 +27,7 @@ pub struct TeamFilter {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TeamRow) -> QueryResult<TeamRow> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         super::bump_scoring_version(conn)?;
         diesel::insert_into(teams::table)
             .values(row)

@@ -174,7 +174,7 @@ pub fn set_active(
     id: Uuid,
     active: bool,
 ) -> Result<Option<UserRow>, AppError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let Some(user) = find(conn, id)? else {
             return Ok(None);
         };

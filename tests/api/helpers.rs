@@ -140,6 +140,15 @@ pub fn test_settings(database_url: String) -> Settings {
         cors_origins: "https://ui.example.com".into(),
         workers: 1,
         shutdown_timeout_seconds: 1,
+        // News, streams and webhooks at test speed.
+        news_watch_interval_ms: 100,
+        news_snapshot_interval_seconds: 0,
+        webhook_poll_ms: 100,
+        webhook_retry_base_ms: 300,
+        webhook_max_attempts: 3,
+        webhook_timeout_seconds: 2,
+        // The receivers of the tests listen on 127.0.0.1.
+        webhook_allow_private_networks: true,
         ..Settings::default()
     }
 }

@@ -1,0 +1,203 @@
+//! News: what happens in a challenge, recorded as it happens, and how it reaches people.
+//!
+//! Every news item is written by [`record`], in the transaction of what caused it (a
+//! challenge started, closed or announced; an award fulfilled; a new leader or a crossed
+//! threshold found by the [`watch`]er), together with one webhook delivery per matching
+//! subscription, so none is lost and none exists without its cause. After the commit the
+//! [`bus`] wakes the live streams of this instance, and on PostgreSQL a `NOTIFY` wakes
+//! those of every other instance. Who may read an item follows the standings: an item
+//! about an entrant is for those who may see that entrant's line
+//! ([`crate::models::news::Audience`]).
+
+pub mod bus;
+pub mod digest;
+pub mod watch;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, Scope};
+use crate::db::{Backend, DbConnection};
+use crate::error::AppError;
+use crate::models::news::{self as rows, Audience, NewNews, NewsRow};
+use crate::models::participant;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    ChallengeStarted,
+    LeaderChanged,
+    ThresholdPassed,
+    TargetReached,
+    EndingSoon,
+    ChallengeClosed,
+    ResultsAnnounced,
+    AwardFulfilled,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::ChallengeStarted,
+        Kind::LeaderChanged,
+        Kind::ThresholdPassed,
+        Kind::TargetReached,
+        Kind::EndingSoon,
+        Kind::ChallengeClosed,
+        Kind::ResultsAnnounced,
+        Kind::AwardFulfilled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ChallengeStarted => "challenge_started",
+            Kind::LeaderChanged => "leader_changed",
+            Kind::ThresholdPassed => "threshold_passed",
+            Kind::TargetReached => "target_reached",
+            Kind::EndingSoon => "ending_soon",
+            Kind::ChallengeClosed => "challenge_closed",
+            Kind::ResultsAnnounced => "results_announced",
+            Kind::AwardFulfilled => "award_fulfilled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+}
+
+/// The entrant a news item is about, with what decides who may see it.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub entrant_id: Uuid,
+    pub name: String,
+    pub region_id: Option<Uuid>,
+    pub organisation_id: Option<Uuid>,
+}
+
+/// A news item to record.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub kind: Kind,
+    pub challenge_id: Uuid,
+    pub subject: Option<Subject>,
+    pub award_id: Option<Uuid>,
+    pub message: String,
+    pub details: serde_json::Value,
+    /// Set for news that must be recorded once whoever notices it (ending soon).
+    pub dedupe_key: Option<String>,
+}
+
+impl Draft {
+    pub fn new(kind: Kind, challenge_id: Uuid, message: String) -> Self {
+        Self {
+            kind,
+            challenge_id,
+            subject: None,
+            award_id: None,
+            message,
+            details: serde_json::json!({}),
+            dedupe_key: None,
+        }
+    }
+}
+
+/// The PostgreSQL channel that tells every instance a challenge has news.
+pub const CHANNEL: &str = "podium_news";
+
+/// Arbitrary, fixed: the advisory lock that orders news inserts on PostgreSQL.
+const NEWS_LOCK_KEY: i64 = 0x6e65_7773;
+
+/// Records a news item and its webhook deliveries; `None` when a deduplicated item already
+/// exists. Runs in the caller's transaction (or its own).
+///
+/// On PostgreSQL the inserts are serialised by a transaction-scoped advisory lock, so
+/// news ids become visible in increasing order and a stream's cursor never skips an item
+/// committed late; SQLite serialises writers anyway.
+pub fn record(
+    conn: &mut DbConnection,
+    draft: Draft,
+    now: NaiveDateTime,
+) -> Result<Option<NewsRow>, AppError> {
+    conn.write_transaction(|conn| {
+        if conn.backend() == Backend::Postgres {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({NEWS_LOCK_KEY})"))
+                .execute(conn)?;
+        }
+        let subject = draft.subject.as_ref();
+        let new = NewNews {
+            kind: draft.kind.as_str().to_owned(),
+            challenge_id: draft.challenge_id.to_string(),
+            entrant_id: subject.map(|s| s.entrant_id.to_string()),
+            entrant_name: subject.map(|s| s.name.clone()),
+            region_id: subject.and_then(|s| s.region_id).map(|id| id.to_string()),
+            organisation_id: subject
+                .and_then(|s| s.organisation_id)
+                .map(|id| id.to_string()),
+            award_id: draft.award_id.map(|id| id.to_string()),
+            message: draft.message,
+            details: draft.details.to_string(),
+            occurred_at: now,
+            dedupe_key: draft.dedupe_key,
+        };
+        // A write first (no read-then-write on SQLite); a deduplicated item already
+        // recorded is a unique violation, undone by the savepoint.
+        let row = match conn.write_transaction(|conn| rows::insert(conn, &new)) {
+            Ok(row) => row,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) if new.dedupe_key.is_some() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        crate::webhooks::enqueue(conn, &row, now)?;
+        if conn.backend() == Backend::Postgres {
+            use diesel::RunQueryDsl;
+            // Delivered to every listening instance when this transaction commits.
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(&row.challenge_id)
+                .execute(conn)?;
+        }
+        Ok(Some(row))
+    })
+}
+
+/// Whose news `caller` may read.
+pub fn audience_for(conn: &mut DbConnection, caller: &AuthUser) -> Result<Audience, AppError> {
+    Ok(match caller.scope {
+        Scope::Everything => Audience::Everything,
+        Scope::Region(id) => Audience::Region(id),
+        Scope::Organisation(id) => Audience::Organisation(id),
+        Scope::Participant(id) => Audience::Participant {
+            entrants: own_entrants(conn, id)?,
+        },
+    })
+}
+
+/// The entrants a participant is part of: itself, its team, region and organisation.
+pub fn own_entrants(conn: &mut DbConnection, participant_id: Uuid) -> Result<Vec<Uuid>, AppError> {
+    let mut ids = vec![participant_id];
+    if let Some(p) = participant::find(conn, participant_id)? {
+        for id in [p.team_id, p.region_id, Some(p.organisation_id)]
+            .into_iter()
+            .flatten()
+        {
+            ids.push(crate::models::parse_id(&id)?);
+        }
+    }
+    Ok(ids)
+}
+
+/// A score as people read it: no more than two decimals.
+pub fn score_text(score: f64) -> String {
+    let rounded = (score * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.2}")
+    }
+}
