@@ -75,6 +75,16 @@ impl DbConnection {
         }
     }
 
+    /// Takes a PostgreSQL advisory lock until the current transaction ends (`key` names
+    /// what it serialises across instances); nothing on SQLite, whose writers are
+    /// serialised anyway.
+    pub fn advisory_xact_lock(&mut self, key: i64) -> diesel::QueryResult<()> {
+        if self.backend() == Backend::Postgres {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(self)?;
+        }
+        Ok(())
+    }
+
     /// Applies the pending migrations of this connection's backend.
     pub fn run_migrations(&mut self) -> anyhow::Result<Vec<String>> {
         let applied = match self {

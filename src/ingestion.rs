@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -189,8 +188,7 @@ pub fn record_batch(
     let _one_at_a_time = lock.0.lock().unwrap_or_else(PoisonError::into_inner);
     match conn {
         DbConnection::Postgresql(_) => conn.write_transaction(|conn| {
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"))
-                .execute(conn)?;
+            conn.advisory_xact_lock(ADVISORY_LOCK_KEY)?;
             check_and_record(conn, caller, lines)
         }),
         DbConnection::Sqlite(_) => check_and_record(conn, caller, lines),

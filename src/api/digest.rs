@@ -26,6 +26,7 @@ use crate::models::{now, utc, watch};
 use crate::news::{audience_for, digest, score_text, Kind};
 use crate::rewards::certificate::escape;
 use crate::rules::RuleRunner;
+use crate::scoring::objective::ValueUnit;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_digest);
@@ -61,6 +62,9 @@ pub struct Digest {
     pub challenge_id: Uuid,
     pub challenge_name: String,
     pub status: Status,
+    /// The unit of the scores below, and the challenge's currency (for `cents`).
+    pub value_unit: ValueUnit,
+    pub currency: String,
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -198,6 +202,8 @@ async fn get_digest(
                 challenge_id: id,
                 challenge_name: challenge.name.clone(),
                 status: challenge.status,
+                value_unit: challenge.definition.objective.unit(),
+                currency: challenge.currency.clone(),
                 since,
                 until,
                 ends_at: utc(challenge.period.ends_at),
@@ -232,7 +238,9 @@ pub fn render_html(d: &Digest) -> String {
             format!(
                 "<strong>{}</strong> ({})",
                 escape(&l.name),
-                l.score.map(score_text).unwrap_or_default()
+                l.score
+                    .map(|s| score_text(s, d.value_unit, &d.currency))
+                    .unwrap_or_default()
             )
         })
         .collect();

@@ -384,20 +384,30 @@ fn page_of(
     let row = crate::models::challenge::find(conn, parse_id(&link.challenge_id)?)?
         .ok_or(AppError::NotFound("share link"))?;
     let challenge = Challenge::try_from(&row)?;
-    let lines: Vec<EntrantLine> = match challenge.status {
-        Status::Draft | Status::Scheduled => Vec::new(),
-        Status::Running => cache.live(conn, &challenge, runner)?.lines.clone(),
-        Status::Closed | Status::Announced => {
-            let (rows, _) =
-                standing::page(conn, challenge.id, &StandingFilter::default(), i64::MAX, 0)?;
-            rows.iter()
-                .map(|r| crate::api::standings::parse_line(&r.line))
-                .collect::<Result<_, _>>()?
+    let region = link.region_id.as_deref().map(parse_id).transpose()?;
+    let view = region.map_or(View::All, View::Region);
+    // The first lines of the view only: a large table is neither copied nor read whole.
+    let live;
+    let frozen: Vec<EntrantLine>;
+    let lines: &[EntrantLine] = match challenge.status {
+        Status::Draft | Status::Scheduled => &[],
+        Status::Running => {
+            live = cache.live(conn, &challenge, runner)?;
+            &live.lines
         }
-    };
-    let view = match link.region_id.as_deref() {
-        Some(region) => View::Region(parse_id(region)?),
-        None => View::All,
+        Status::Closed | Status::Announced => {
+            let filter = StandingFilter {
+                region_id: region,
+                ..StandingFilter::default()
+            };
+            let limit = i64::try_from(LEADERBOARD).unwrap_or(i64::MAX);
+            let (rows, _) = standing::page(conn, challenge.id, &filter, limit, 0)?;
+            frozen = rows
+                .iter()
+                .map(|r| crate::api::standings::parse_line(&r.line))
+                .collect::<Result<_, _>>()?;
+            &frozen
+        }
     };
     let name_of = |line: &EntrantLine| {
         if challenge.standings_visible {
@@ -406,6 +416,7 @@ fn page_of(
             share::initials(&line.entrant_name)
         }
     };
+    let unit = challenge.definition.objective.unit();
     let rows: Vec<Row> = lines
         .iter()
         .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s > 0.0))
@@ -413,7 +424,11 @@ fn page_of(
         .map(|l| Row {
             rank: l.line.rank,
             name: name_of(l),
-            score: l.line.score.map(score_text).unwrap_or_default(),
+            score: l
+                .line
+                .score
+                .map(|s| score_text(s, unit, &challenge.currency))
+                .unwrap_or_default(),
         })
         .collect();
     let days_left = (challenge.period.ends_at - now).num_days();

@@ -23,6 +23,7 @@ use crate::db::{Backend, DbConnection};
 use crate::error::AppError;
 use crate::models::news::{self as rows, Audience, NewNews, NewsRow};
 use crate::models::participant;
+use crate::scoring::objective::ValueUnit;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -122,11 +123,7 @@ pub fn record(
     now: NaiveDateTime,
 ) -> Result<Option<NewsRow>, AppError> {
     conn.write_transaction(|conn| {
-        if conn.backend() == Backend::Postgres {
-            use diesel::RunQueryDsl;
-            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({NEWS_LOCK_KEY})"))
-                .execute(conn)?;
-        }
+        conn.advisory_xact_lock(NEWS_LOCK_KEY)?;
         let subject = draft.subject.as_ref();
         let new = NewNews {
             kind: draft.kind.as_str().to_owned(),
@@ -192,12 +189,61 @@ pub fn own_entrants(conn: &mut DbConnection, participant_id: Uuid) -> Result<Vec
     Ok(ids)
 }
 
-/// A score as people read it: no more than two decimals.
-pub fn score_text(score: f64) -> String {
-    let rounded = (score * 100.0).round() / 100.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded:.2}")
+/// A score as people read it, in the objective's unit: "34,116.75 EUR", "131.76 units",
+/// "12.5 %"; at most two decimals, thousands grouped.
+pub fn score_text(score: f64, unit: ValueUnit, currency: &str) -> String {
+    match unit {
+        ValueUnit::Cents => format!("{} {currency}", grouped(score / 100.0, 2)),
+        ValueUnit::Units => format!("{} units", grouped(score, 2)),
+        ValueUnit::Customers => format!("{} customers", grouped(score, 2)),
+        ValueUnit::Percent => format!("{} %", grouped(score, 2)),
+        ValueUnit::Points => grouped(score, 2),
+    }
+}
+
+/// A number with thousands grouped by commas and at most `decimals` decimals (none when
+/// it is whole).
+fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, digit) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(*digit);
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    if value < 0.0 && out.chars().any(|c| c != '0' && c != ',' && c != '.') {
+        out.insert(0, '-');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_read_in_their_unit() {
+        assert_eq!(
+            score_text(3_411_675.24, ValueUnit::Cents, "EUR"),
+            "34,116.75 EUR"
+        );
+        assert_eq!(score_text(131.756, ValueUnit::Units, "EUR"), "131.76 units");
+        assert_eq!(score_text(3.0, ValueUnit::Customers, "EUR"), "3 customers");
+        assert_eq!(score_text(12.5, ValueUnit::Percent, "EUR"), "12.5 %");
+        assert_eq!(
+            score_text(1_234_567.0, ValueUnit::Points, "EUR"),
+            "1,234,567"
+        );
+        assert_eq!(score_text(-1500.0, ValueUnit::Points, "EUR"), "-1,500");
+        assert_eq!(score_text(999.999, ValueUnit::Points, "EUR"), "1,000");
+        assert_eq!(score_text(0.0, ValueUnit::Points, "EUR"), "0");
     }
 }

@@ -1,11 +1,12 @@
 //! The watcher: notices what changed in running challenges and records it as news.
 //!
 //! A background task on every instance looks at the scoring version about once a second
-//! (`PODIUM_NEWS_WATCH_INTERVAL_MS`). When it moved, it recomputes the live table of each
-//! running challenge (through the shared [`StandingsCache`], so streams and readers get
-//! it for free), wakes the streams, and compares the table with what the database
-//! remembers of the challenge (`challenge_watch`): a new leader, a participant past the
-//! threshold or at its target become news. The remembered state moves forward
+//! (`PODIUM_NEWS_WATCH_INTERVAL_MS`; a table that takes long to compute is looked at no
+//! more often than every two computation times). When it moved, it recomputes the live
+//! table of each running challenge (through the shared [`StandingsCache`], so streams and
+//! readers get it for free), wakes the streams, and compares the table with what the
+//! database remembers of the challenge (`challenge_watch`): a new leader, a participant
+//! past the threshold or at its target become news. The remembered state moves forward
 //! conditionally on the version read, so with several instances exactly one records each
 //! change. It also records, once, that a challenge ends soon, and keeps rank snapshots for
 //! digests. What changed is decided by plain functions ([`state_of`], [`changes`]).
@@ -83,7 +84,12 @@ pub fn changes<'a>(
 /// The news item for one change.
 pub fn draft_for(challenge: &Challenge, kind: Kind, line: &EntrantLine) -> Draft {
     let name = &line.entrant_name;
-    let score = line.line.score.map(score_text).unwrap_or_default();
+    let unit = challenge.definition.objective.unit();
+    let score = line
+        .line
+        .score
+        .map(|s| score_text(s, unit, &challenge.currency))
+        .unwrap_or_default();
     let message = match kind {
         Kind::LeaderChanged => {
             format!("{name} leads “{}” with a score of {score}.", challenge.name)

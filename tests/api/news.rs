@@ -358,7 +358,7 @@ async fn news_follow_the_challenge_and_each_reader_sees_only_its_own() {
     assert!(page["items"][0]["message"]
         .as_str()
         .expect("message")
-        .contains("Diane Deux leads “January push”"));
+        .contains("Diane Deux leads “January push” with a score of 90 EUR."));
     let page = app
         .get_json(&admin, "/api/v1/news?kind=leader_changed&limit=1")
         .await;

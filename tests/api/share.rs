@@ -153,6 +153,10 @@ async fn the_shared_page_shows_the_podium_in_a_browser_until_revoked() {
     // Standings are not visible to all: initials only.
     assert!(html.contains("A. M.") && html.contains("B. P."));
     assert!(
+        html.contains("90 EUR"),
+        "scores read in the objective's unit"
+    );
+    assert!(
         !html.contains("Alice") && !html.contains("Martin"),
         "{html}"
     );
