@@ -85,16 +85,7 @@ impl League {
         let distributor_rep = app
             .named_participant("Distri", distributor, Some(poor_region), None)
             .await;
-        app.create(
-            "/api/v1/products",
-            json!({"sku": "ESP-200", "name": "Espresso 200", "category": "coffee"}),
-        )
-        .await;
-        app.create(
-            "/api/v1/customers",
-            json!({"reference": "C-1", "name": "Hôtel du Parc", "key_account": true}),
-        )
-        .await;
+        app.espresso_and_hotel().await;
         Self {
             rich_region,
             rich_rep,

@@ -309,6 +309,21 @@ impl TestApp {
         )
     }
 
+    /// The product (`ESP-200`) and the key-account customer (`C-1`) that sale lines of
+    /// the tests name.
+    pub async fn espresso_and_hotel(&self) {
+        self.create(
+            "/api/v1/products",
+            json!({"sku": "ESP-200", "name": "Espresso 200", "category": "coffee"}),
+        )
+        .await;
+        self.create(
+            "/api/v1/customers",
+            json!({"reference": "C-1", "name": "Hôtel du Parc", "key_account": true}),
+        )
+        .await;
+    }
+
     pub async fn region(&self, potential_index: f64, market_share: f64) -> Uuid {
         let name = format!("region {}", Uuid::new_v4().simple());
         let body =

@@ -42,16 +42,7 @@ impl Arena {
         let diane = app
             .named_participant("Diane Deux", dist_two, None, None)
             .await;
-        app.create(
-            "/api/v1/products",
-            json!({"sku": "ESP-200", "name": "Espresso 200", "category": "coffee"}),
-        )
-        .await;
-        app.create(
-            "/api/v1/customers",
-            json!({"reference": "C-1", "name": "Hôtel du Parc", "key_account": true}),
-        )
-        .await;
+        app.espresso_and_hotel().await;
         let mut body = json!({
             "name": "January push",
             "kind": "competition",

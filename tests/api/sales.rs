@@ -22,16 +22,7 @@ impl World {
         let region = app.region(1.0, 0.2).await;
         let rep = app.participant(company, Some(region), None).await;
         let distributor_rep = app.participant(distributor, None, None).await;
-        app.create(
-            "/api/v1/products",
-            json!({"sku": "ESP-200", "name": "Espresso 200", "category": "coffee"}),
-        )
-        .await;
-        app.create(
-            "/api/v1/customers",
-            json!({"reference": "C-1", "name": "Hôtel du Parc", "key_account": true}),
-        )
-        .await;
+        app.espresso_and_hotel().await;
         Self {
             company,
             distributor,

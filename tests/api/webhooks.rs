@@ -113,6 +113,16 @@ async fn subscribe(app: &TestApp, caller: &Caller, body: Value) -> Value {
     response.json().await.expect("JSON")
 }
 
+async fn replay(app: &TestApp, caller: &Caller, hook: &str, delivery: &str) -> reqwest::Response {
+    app.post_as(
+        caller,
+        &format!("/api/v1/webhooks/{hook}/deliveries/{delivery}/replay"),
+    )
+    .send()
+    .await
+    .expect("sent")
+}
+
 async fn deliveries(app: &TestApp, caller: &Caller, hook: &str) -> Vec<Value> {
     app.get_json(caller, &format!("/api/v1/webhooks/{hook}/deliveries"))
         .await["items"]
@@ -182,14 +192,7 @@ async fn a_failed_delivery_is_retried_signed_recorded_and_replayable() {
 
     // Replay: the same body and delivery id, a fresh signature.
     let id = delivery["id"].as_str().expect("id");
-    let response = app
-        .post_as(
-            &admin,
-            &format!("/api/v1/webhooks/{hook}/deliveries/{id}/replay"),
-        )
-        .send()
-        .await
-        .expect("sent");
+    let response = replay(&app, &admin, &hook, id).await;
     assert_eq!(response.status(), 202);
     let calls = eventually(10, "the replay", || async {
         let calls = receiver.calls();
@@ -207,17 +210,10 @@ async fn a_failed_delivery_is_retried_signed_recorded_and_replayable() {
     assert_eq!(replayed["attempts"], 1);
 
     // Unknown delivery, unknown subscription.
-    let response = app
-        .post_as(
-            &admin,
-            &format!(
-                "/api/v1/webhooks/{hook}/deliveries/{}/replay",
-                Uuid::new_v4()
-            ),
-        )
-        .send()
-        .await
-        .expect("sent");
+    let unknown = Uuid::new_v4().to_string();
+    let response = replay(&app, &admin, &hook, &unknown).await;
+    assert_problem(response, 404, "not_found").await;
+    let response = replay(&app, &admin, &unknown, id).await;
     assert_problem(response, 404, "not_found").await;
     receiver.handle.stop(false).await;
 }
@@ -244,14 +240,7 @@ async fn a_receiver_that_never_answers_fails_after_the_last_attempt() {
     let pending = deliveries(&app, &admin, &hook).await;
     assert_eq!(pending[0]["status"], "pending");
     let id = pending[0]["id"].as_str().expect("id");
-    let response = app
-        .post_as(
-            &admin,
-            &format!("/api/v1/webhooks/{hook}/deliveries/{id}/replay"),
-        )
-        .send()
-        .await
-        .expect("sent");
+    let response = replay(&app, &admin, &hook, id).await;
     assert_problem(response, 409, "delivery_pending").await;
     let failed = eventually(20, "the delivery to fail", || async {
         let list = deliveries(&app, &admin, &hook).await;
@@ -283,14 +272,7 @@ async fn a_receiver_that_never_answers_fails_after_the_last_attempt() {
         .expect("sent");
     assert_eq!(response.status(), 200);
     let id = failed["id"].as_str().expect("id");
-    let response = app
-        .post_as(
-            &admin,
-            &format!("/api/v1/webhooks/{hook}/deliveries/{id}/replay"),
-        )
-        .send()
-        .await
-        .expect("sent");
+    let response = replay(&app, &admin, &hook, id).await;
     assert_problem(response, 409, "webhook_inactive").await;
 }
 
