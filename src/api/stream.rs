@@ -29,7 +29,7 @@ use crate::api::news::{dtos, NewsDto};
 use crate::api::pagination::PageRequest;
 use crate::api::standings::{read_page, StandingLineDto};
 use crate::auth::jwt::TokenIssuer;
-use crate::auth::{bearer_token, still_active, AuthUser};
+use crate::auth::{account_revoked, app_data, bearer_token, still_active, AuthUser};
 use crate::challenges::lifecycle::Status;
 use crate::challenges::standings::{Challenge, StandingsCache};
 use crate::db::Pool;
@@ -183,16 +183,6 @@ async fn stream_standings(
         .streaming(events))
 }
 
-/// Shared state a stream holds for its whole life, beside what the handler extracts.
-fn app_data<T: 'static>(request: &HttpRequest) -> Result<&web::Data<T>, AppError> {
-    request.app_data::<web::Data<T>>().ok_or_else(|| {
-        AppError::internal(anyhow::anyhow!(
-            "{} is not registered",
-            std::any::type_name::<T>()
-        ))
-    })
-}
-
 /// One client's stream: what it was last sent.
 struct Follower {
     caller: AuthUser,
@@ -296,11 +286,7 @@ impl Follower {
             return None;
         }
         self.ended = true;
-        let problem = AppError::unauthorized(
-            "token_revoked",
-            "the account behind this token is disabled or gone",
-        )
-        .problem();
+        let problem = account_revoked().problem();
         Some(sse(None, "problem", &problem))
     }
 
@@ -328,10 +314,7 @@ impl Follower {
         self.pool
             .run(move |conn| {
                 if !still_active(conn, &caller)? {
-                    return Err(AppError::unauthorized(
-                        "token_revoked",
-                        "the account behind this token is disabled or gone",
-                    ));
+                    return Err(account_revoked());
                 }
                 let row = visible_challenge(conn, &caller, id)?;
                 let challenge = Challenge::try_from(&row)?;

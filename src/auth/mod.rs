@@ -228,35 +228,36 @@ pub fn still_active(
     }
 }
 
+/// The refusal of a token whose account was disabled or deleted since it was issued.
+pub fn account_revoked() -> AppError {
+    AppError::unauthorized(
+        "token_revoked",
+        "the account behind this token is disabled or gone",
+    )
+}
+
+/// Shared state registered by `startup`, as a handler or extractor reads it from a request.
+pub(crate) fn app_data<T: 'static>(req: &HttpRequest) -> Result<&web::Data<T>, AppError> {
+    req.app_data::<web::Data<T>>().ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "{} is not registered",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
     let token = bearer_token(&req)?;
-    let issuer = req
-        .app_data::<web::Data<TokenIssuer>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("TokenIssuer is not registered")))?;
-    let caller = issuer.verify(&token)?;
-    let accounts = req
-        .app_data::<web::Data<ActiveAccounts>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ActiveAccounts is not registered")))?
-        .clone();
+    let caller = app_data::<TokenIssuer>(&req)?.verify(&token)?;
+    let accounts = app_data::<ActiveAccounts>(&req)?.clone();
     if accounts.recently_active(caller.id) {
         return Ok(caller);
     }
-    let pool = req
-        .app_data::<web::Data<Pool>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("Pool is not registered")))?
-        .clone();
-    let (id, kind) = (caller.id, caller.kind);
-    let active = pool
-        .run(move |conn| match kind {
-            PrincipalKind::User => user::is_active(conn, id),
-            PrincipalKind::ApiClient => api_client::is_active(conn, id),
-        })
-        .await?;
+    let pool = app_data::<Pool>(&req)?.clone();
+    let checked = caller.clone();
+    let active = pool.run(move |conn| still_active(conn, &checked)).await?;
     if !active {
-        return Err(AppError::unauthorized(
-            "token_revoked",
-            "the account behind this token is disabled or gone",
-        ));
+        return Err(account_revoked());
     }
     accounts.mark_active(caller.id);
     Ok(caller)
