@@ -419,7 +419,7 @@ fn page_of(
     let unit = challenge.definition.objective.unit();
     let rows: Vec<Row> = lines
         .iter()
-        .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s > 0.0))
+        .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s.is_positive()))
         .take(LEADERBOARD)
         .map(|l| Row {
             rank: l.line.rank,

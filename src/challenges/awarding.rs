@@ -9,6 +9,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::standings::{Challenge, Table};
+use crate::scoring::Exact;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::award::{self, AwardRow};
@@ -117,8 +118,8 @@ pub fn give(
             participant: l.entrant_id().to_string(),
             name: l.entrant_name.clone(),
             rank: l.line.rank.map(i64::from),
-            score: l.line.score,
-            raw_value: l.line.raw_value,
+            score: l.line.score.map(Exact::to_script),
+            raw_value: l.line.raw_value.map(Exact::to_script),
             qualified: l.line.qualified,
         })
         .collect();

@@ -156,6 +156,12 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
             (Some(e), Some(a)) => (e - a).abs() <= 1e-9 * e.abs().max(1.0),
             _ => e == a,
         },
+        // A score is a decimal string in the output; a case may expect it as a string or as
+        // a JSON number, compared exactly (`23.6` matches `"23.6"`, not `"23.6001"`).
+        (Value::Number(e), Value::String(a)) => {
+            let expected = crate::scoring::Exact::parse(&e.to_string());
+            expected.is_ok() && expected == crate::scoring::Exact::parse(a)
+        }
         _ => expected == actual,
     }
 }
