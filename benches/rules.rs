@@ -17,8 +17,8 @@ use podium::rules::objective::{ChallengeContext, ScoreInput};
 use podium::rules::values::{Entrant as ScriptEntrant, Sale, Sales};
 use podium::rules::{RuleKind, RuleRunner};
 use podium::scoring::{
-    standings, standings_measured, ChallengeKind, Entrant, Fairness, Measure, Objective, SaleFact,
-    SaleFilter, ScoringRules, Sector, Totals, Window, Exact,
+    standings, standings_measured, ChallengeKind, Entrant, Exact, Fairness, Measure, Objective,
+    SaleFact, SaleFilter, ScoringRules, Sector, Totals, Window,
 };
 
 const PARTICIPANTS: usize = 100_000;

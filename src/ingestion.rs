@@ -101,13 +101,6 @@ pub struct SalesReceipt {
     pub duplicates: Vec<usize>,
 }
 
-/// Reads a JSON body.
-pub fn parse_json(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
-    serde_json::from_slice::<SaleBatch>(body)
-        .map(|batch| batch.sales)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("the body cannot be read: {e}")))
-}
-
 /// Reads a CSV body: a header row naming the same fields as the JSON lines, in any order.
 pub fn parse_csv(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -338,7 +331,10 @@ fn check_and_record(
                 ),
             );
         }
-        for (field, value) in [("quantity", line.quantity), ("amount_cents", line.amount_cents)] {
+        for (field, value) in [
+            ("quantity", line.quantity),
+            ("amount_cents", line.amount_cents),
+        ] {
             if value.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs() {
                 err(
                     &mut errors,
@@ -394,9 +390,10 @@ fn check_and_record(
         };
         let reverses_id = match &line.reverses_external_id {
             None => {
-                for (field, value) in
-                    [("quantity", line.quantity), ("amount_cents", line.amount_cents)]
-                {
+                for (field, value) in [
+                    ("quantity", line.quantity),
+                    ("amount_cents", line.amount_cents),
+                ] {
                     if value < 0 {
                         err(
                             &mut errors,
@@ -410,9 +407,10 @@ fn check_and_record(
                 None
             }
             Some(original_key) => {
-                for (field, value) in
-                    [("quantity", line.quantity), ("amount_cents", line.amount_cents)]
-                {
+                for (field, value) in [
+                    ("quantity", line.quantity),
+                    ("amount_cents", line.amount_cents),
+                ] {
                     if value > 0 {
                         err(
                             &mut errors,

@@ -115,7 +115,7 @@ pub struct ApiClientListQuery {
 async fn create_api_client(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateApiClient>,
+    body: crate::api::json::Json<CreateApiClient>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -159,7 +159,7 @@ fn authenticate(
 async fn issue_token(
     pool: web::Data<Pool>,
     issuer: web::Data<TokenIssuer>,
-    body: web::Json<TokenRequest>,
+    body: crate::api::json::Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
     let request = body.into_inner();
     let caller = pool.run(move |conn| authenticate(conn, request)).await?;

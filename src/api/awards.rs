@@ -421,7 +421,7 @@ async fn cancel_award(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<CancelForm>,
+    body: crate::api::json::Json<CancelForm>,
 ) -> Result<web::Json<AwardDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -102,7 +102,7 @@ async fn change_rule_version(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<RuleVersionChange>,
+    body: crate::api::json::Json<RuleVersionChange>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -432,7 +432,7 @@ async fn simulate(
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
     query: web::Query<SimulationQuery>,
-    body: web::Json<SimulationForm>,
+    body: crate::api::json::Json<SimulationForm>,
 ) -> Result<web::Json<SimulationDto>, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;

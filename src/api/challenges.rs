@@ -440,7 +440,7 @@ pub struct ChallengeListQuery {
 async fn create_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<ChallengeForm>,
+    body: crate::api::json::Json<ChallengeForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;
@@ -476,7 +476,7 @@ async fn replace_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<ChallengeForm>,
+    body: crate::api::json::Json<ChallengeForm>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let form = body.into_inner();
     form.check()?;

@@ -102,7 +102,7 @@ pub struct CustomerListQuery {
 async fn create_customer(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateCustomer>,
+    body: crate::api::json::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -191,7 +191,7 @@ async fn update_customer(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateCustomer>,
+    body: crate::api::json::Json<UpdateCustomer>,
 ) -> Result<web::Json<CustomerDto>, AppError> {
     let id = id.into_inner();
     let key_account = body.into_inner().key_account;

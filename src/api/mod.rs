@@ -14,6 +14,7 @@ pub mod digest;
 pub mod docs;
 pub mod health;
 pub mod idempotency;
+pub mod json;
 pub mod news;
 pub mod organisations;
 pub mod pagination;

@@ -135,7 +135,7 @@ fn visible_organisation(
 async fn create_organisation(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateOrganisation>,
+    body: crate::api::json::Json<CreateOrganisation>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -238,7 +238,7 @@ async fn update_organisation(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateOrganisation>,
+    body: crate::api::json::Json<UpdateOrganisation>,
 ) -> Result<web::Json<OrganisationDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -181,7 +181,7 @@ fn check_links(
 async fn create_participant(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateParticipant>,
+    body: crate::api::json::Json<CreateParticipant>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -307,7 +307,7 @@ async fn update_participant(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateParticipant>,
+    body: crate::api::json::Json<UpdateParticipant>,
 ) -> Result<web::Json<ParticipantDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -93,7 +93,7 @@ pub struct ProductListQuery {
 async fn create_product(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateProduct>,
+    body: crate::api::json::Json<CreateProduct>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -180,7 +180,7 @@ fn check_manager(conn: &mut DbConnection, manager_id: Option<Uuid>) -> Result<()
 async fn create_region(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateRegion>,
+    body: crate::api::json::Json<CreateRegion>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -289,7 +289,7 @@ async fn update_region(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateRegion>,
+    body: crate::api::json::Json<UpdateRegion>,
 ) -> Result<web::Json<RegionDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

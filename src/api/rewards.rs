@@ -183,7 +183,7 @@ pub struct RewardListQuery {
 async fn create_reward(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<RewardForm>,
+    body: crate::api::json::Json<RewardForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     let row = pool
@@ -274,7 +274,7 @@ async fn replace_reward(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<RewardForm>,
+    body: crate::api::json::Json<RewardForm>,
 ) -> Result<web::Json<RewardDto>, AppError> {
     let id = id.into_inner();
     let form = body.into_inner();

@@ -181,7 +181,7 @@ fn find_rule(conn: &mut DbConnection, id: Uuid) -> Result<RuleRow, AppError> {
 async fn create_rule(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<RuleForm>,
+    body: crate::api::json::Json<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -292,7 +292,7 @@ async fn upload_version(
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
-    body: web::Json<VersionForm>,
+    body: crate::api::json::Json<VersionForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let source = body.into_inner().source;
@@ -439,7 +439,7 @@ async fn test_version(
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     path: web::Path<(Uuid, i32)>,
-    body: web::Json<TestInput>,
+    body: crate::api::json::Json<TestInput>,
 ) -> Result<web::Json<TestOutcome>, AppError> {
     let (id, version) = path.into_inner();
     let input = body.into_inner();

@@ -154,7 +154,7 @@ async fn record_sales(
     let principal = caller.id.to_string();
     let work = async move {
         let lines = if content_type.starts_with("application/json") {
-            ingestion::parse_json(&body)?
+            crate::api::json::parse::<SaleBatch>(&body)?.sales
         } else if content_type.starts_with("text/csv") {
             ingestion::parse_csv(&body)?
         } else {

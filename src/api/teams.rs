@@ -117,7 +117,7 @@ fn scoped(
 async fn create_team(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateTeam>,
+    body: crate::api::json::Json<CreateTeam>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

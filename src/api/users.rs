@@ -275,7 +275,7 @@ pub struct UserListQuery {
 async fn create_user(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateUser>,
+    body: crate::api::json::Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;

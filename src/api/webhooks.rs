@@ -315,7 +315,7 @@ async fn create_webhook(
     caller: AuthUser,
     pool: web::Data<Pool>,
     settings: web::Data<Settings>,
-    body: web::Json<WebhookForm>,
+    body: crate::api::json::Json<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
     let organisation = subscriber(&caller)?;
     let form = body.into_inner();
@@ -435,7 +435,7 @@ async fn update_webhook(
     pool: web::Data<Pool>,
     settings: web::Data<Settings>,
     id: web::Path<Uuid>,
-    body: web::Json<WebhookPatch>,
+    body: crate::api::json::Json<WebhookPatch>,
 ) -> Result<web::Json<WebhookDto>, AppError> {
     subscriber(&caller)?;
     let id = id.into_inner();

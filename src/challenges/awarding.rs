@@ -9,7 +9,6 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::standings::{Challenge, Table};
-use crate::scoring::Exact;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::award::{self, AwardRow};
@@ -21,6 +20,7 @@ use crate::rewards::{Reward, RewardKind};
 use crate::rules::allocation::{Award as RuleAward, RewardInput, StandingInput};
 use crate::rules::runner::RuleFailure;
 use crate::rules::{content_hash, RuleKind, RuleRunner};
+use crate::scoring::Exact;
 
 /// A catalogue row as allocation reads it.
 pub fn reward_of(row: &RewardRow) -> Result<Reward, AppError> {

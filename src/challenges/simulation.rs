@@ -199,10 +199,7 @@ mod tests {
 
     #[test]
     fn entrants_missing_from_one_side_are_changes() {
-        let c = compare(
-            &[line(1, Some(1), 3, true)],
-            &[line(2, Some(1), 3, true)],
-        );
+        let c = compare(&[line(1, Some(1), 3, true)], &[line(2, Some(1), 3, true)]);
         assert_eq!(c.entrants, 2);
         assert_eq!(c.changes.len(), 2);
         assert!(c.changes[0].current.is_none());

@@ -342,7 +342,9 @@ fn builtin_standings(
     // Customers won are counted only where something reads them: the objective or a
     // tie-break. Elsewhere they stay `None`, shown as null, never as a 0 not computed.
     let count_new_customers = matches!(rules.objective, scoring::Objective::NewCustomers {})
-        || rules.tie_break.contains(&scoring::TieBreak::MoreNewCustomers);
+        || rules
+            .tie_break
+            .contains(&scoring::TieBreak::MoreNewCustomers);
     let sums = sale::totals(
         conn,
         &challenge.sale_filter_for(&rules.objective),

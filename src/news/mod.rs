@@ -209,9 +209,10 @@ pub fn score_text(score: Exact, unit: ValueUnit, currency: &str) -> String {
 /// A number with thousands grouped by commas and at most `decimals` decimals (none when
 /// it is whole), rounded half away from zero like every derived value.
 fn grouped(value: rust_decimal::Decimal, decimals: u32) -> String {
-    let rounded = value
-        .abs()
-        .round_dp_with_strategy(decimals, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let rounded = value.abs().round_dp_with_strategy(
+        decimals,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    );
     let text = rounded.to_string();
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let digits: Vec<char> = whole.chars().collect();
@@ -247,8 +248,14 @@ mod tests {
             score_text(d("3411675.24"), ValueUnit::Cents, "EUR"),
             "34,116.75 EUR"
         );
-        assert_eq!(score_text(d("131.756"), ValueUnit::Units, "EUR"), "131.76 units");
-        assert_eq!(score_text(d("3.0"), ValueUnit::Customers, "EUR"), "3 customers");
+        assert_eq!(
+            score_text(d("131.756"), ValueUnit::Units, "EUR"),
+            "131.76 units"
+        );
+        assert_eq!(
+            score_text(d("3.0"), ValueUnit::Customers, "EUR"),
+            "3 customers"
+        );
         assert_eq!(score_text(d("12.5"), ValueUnit::Percent, "EUR"), "12.5 %");
         assert_eq!(
             score_text(d("1234567.0"), ValueUnit::Points, "EUR"),

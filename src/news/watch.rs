@@ -402,10 +402,7 @@ mod tests {
 
     #[test]
     fn nobody_leads_with_nothing() {
-        let lines = vec![
-            line(Some(1), 0, true, None),
-            line(Some(1), 0, true, None),
-        ];
+        let lines = vec![line(Some(1), 0, true, None), line(Some(1), 0, true, None)];
         assert!(state_of(&lines, false).leaders.is_empty());
     }
 

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::engine::{Deadline, Limits, ScriptError};
-use crate::scoring::Exact;
 use super::values::{Entrant, Sales};
+use crate::scoring::Exact;
 
 /// Longest `detail` kept, in characters.
 const MAX_DETAIL_CHARS: usize = 500;
@@ -145,9 +145,7 @@ fn number(value: &Dynamic, what: &str) -> Result<Option<Exact>, ScriptError> {
         )));
     }
     Exact::from_script(n).map(Some).ok_or_else(|| {
-        ScriptError::general(format!(
-            "{what} must be between -10^15 and 10^15, not {n}"
-        ))
+        ScriptError::general(format!("{what} must be between -10^15 and 10^15, not {n}"))
     })
 }
 

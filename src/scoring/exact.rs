@@ -245,16 +245,28 @@ mod tests {
 
     #[test]
     fn the_wire_form_is_a_strict_string() {
-        assert_eq!(serde_json::to_string(&d("1250000.50")).expect("json"), "\"1250000.5\"");
+        assert_eq!(
+            serde_json::to_string(&d("1250000.50")).expect("json"),
+            "\"1250000.5\""
+        );
         assert_eq!(serde_json::to_string(&d("7.0000")).expect("json"), "\"7\"");
-        assert_eq!(serde_json::to_string(&d("-0.25")).expect("json"), "\"-0.25\"");
+        assert_eq!(
+            serde_json::to_string(&d("-0.25")).expect("json"),
+            "\"-0.25\""
+        );
         for bad in [
             "1e5", "+1", " 1", "1.", ".5", "1.23456", "", "-", "0x1", "1,5", "NaN",
         ] {
             assert!(Exact::parse(bad).is_err(), "{bad:?} must be refused");
         }
-        assert!(serde_json::from_str::<Exact>("1.25").is_err(), "a JSON number is refused");
-        assert_eq!(serde_json::from_str::<Exact>("\"1.25\"").expect("json"), d("1.25"));
+        assert!(
+            serde_json::from_str::<Exact>("1.25").is_err(),
+            "a JSON number is refused"
+        );
+        assert_eq!(
+            serde_json::from_str::<Exact>("\"1.25\"").expect("json"),
+            d("1.25")
+        );
         assert_eq!(
             Exact::parse("1234567890123456"),
             Err(ParseError::TooLarge),
@@ -265,7 +277,10 @@ mod tests {
     #[test]
     fn scripts_numbers_are_rounded_where_they_leave_the_script() {
         assert_eq!(Exact::from_script(0.1 + 0.2), Some(d("0.3")));
-        assert_eq!(Exact::from_script(1_000_000.000_000_000_1), Some(d("1000000")));
+        assert_eq!(
+            Exact::from_script(1_000_000.000_000_000_1),
+            Some(d("1000000"))
+        );
         assert_eq!(Exact::from_script(f64::NAN), None);
         assert_eq!(Exact::from_script(f64::INFINITY), None);
         assert_eq!(Exact::from_script(1e300), None);

@@ -84,7 +84,9 @@ pub fn adjust(
 ) -> (Vec<Adjustment>, Exact) {
     let mut steps = Vec::new();
     let mut value = raw;
-    if fairness.divide_by_potential && !objective.is_growth() && sector.potential_index.is_positive()
+    if fairness.divide_by_potential
+        && !objective.is_growth()
+        && sector.potential_index.is_positive()
     {
         if let Some(after) = value.div(sector.potential_index) {
             steps.push(Adjustment {

@@ -166,10 +166,19 @@ mod tests {
     #[test]
     fn values_follow_their_definition() {
         let t = totals(15_000, 10_000);
-        assert_eq!(Objective::Revenue {}.value(&t), Some(Exact::from_int(15_000)));
+        assert_eq!(
+            Objective::Revenue {}.value(&t),
+            Some(Exact::from_int(15_000))
+        );
         assert_eq!(Objective::Units {}.value(&t), Some(Exact::from_int(7)));
-        assert_eq!(Objective::NewCustomers {}.value(&t), Some(Exact::from_int(2)));
-        assert_eq!(Objective::RevenueGrowth {}.value(&t), Some(Exact::from_int(50)));
+        assert_eq!(
+            Objective::NewCustomers {}.value(&t),
+            Some(Exact::from_int(2))
+        );
+        assert_eq!(
+            Objective::RevenueGrowth {}.value(&t),
+            Some(Exact::from_int(50))
+        );
         assert_eq!(Objective::RevenueGrowth {}.value(&totals(50, 0)), None);
         assert_eq!(
             Objective::KeyAccountGrowth {}.value(&totals(50, 100)),

@@ -68,7 +68,11 @@ fn break_tie(rule: TieBreak, a: &Line, b: &Line) -> Ordering {
 
 /// How two lines compare: the order (best first; `Equal` means tied after the whole
 /// chain), whether their primary values are equal, and the rule that separated them.
-fn compare_explained(rules: &ScoringRules, a: &Line, b: &Line) -> (Ordering, bool, Option<TieBreak>) {
+fn compare_explained(
+    rules: &ScoringRules,
+    a: &Line,
+    b: &Line,
+) -> (Ordering, bool, Option<TieBreak>) {
     let ordering = primary(rules.kind, b).cmp(&primary(rules.kind, a));
     if ordering != Ordering::Equal {
         return (ordering, false, None);

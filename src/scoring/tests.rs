@@ -300,3 +300,92 @@ fn a_line_is_explained_step_by_step() {
         ]
     );
 }
+
+#[test]
+fn growth_of_exactly_ten_percent_reaches_a_ten_percent_target() {
+    // The case that f64 got wrong: 700,000 × 1.1 was 770,000.0000000001.
+    let mut r = rules(ChallengeKind::Incentive);
+    r.target = Some(Target::GrowthPercent { percent: d("10") });
+    let mut e = entrant(1, 770_000);
+    e.totals.baseline_revenue_cents = 700_000;
+    let line = &standings(&r, &[e])[0];
+    assert_eq!(line.target, Some(d("770000")));
+    assert_eq!(line.reached, Some(true));
+    assert_eq!(line.progress_percent, Some(d("100")));
+}
+
+#[test]
+fn a_tie_break_that_decided_is_said() {
+    let mut r = rules(ChallengeKind::Competition);
+    r.tie_break = vec![TieBreak::MoreUnits];
+    let mut a = entrant(1, 300);
+    a.totals.units = 5;
+    let mut b = entrant(2, 300);
+    b.totals.units = 9;
+    let c = entrant(3, 100);
+    let lines = standings(&r, &[a, b, c]);
+    assert_eq!(ranks(&lines), [(2, Some(1)), (1, Some(2)), (3, Some(3))]);
+    assert!(lines[0].tied && lines[1].tied && !lines[2].tied);
+    assert_eq!(lines[0].tie_break, Some(TieBreak::MoreUnits));
+    assert_eq!(lines[1].tie_break, Some(TieBreak::MoreUnits));
+    assert_eq!(lines[2].tie_break, None);
+    let steps = explain(&r, &lines[1]);
+    assert_eq!(
+        steps.last().map(String::as_str),
+        Some("rank: 2 (same score as another line; decided by the tie-break more_units)")
+    );
+    // Without a tie-break, the same two share the rank and the line says so.
+    r.tie_break.clear();
+    let lines = standings(&r, &[entrant(1, 300), entrant(2, 300)]);
+    assert_eq!(ranks(&lines), [(1, Some(1)), (2, Some(1))]);
+    assert!(explain(&r, &lines[0])
+        .last()
+        .is_some_and(|s| s.contains("the rank is shared")));
+}
+
+proptest! {
+    /// Growth of exactly p % over any baseline reaches a p % target; one minor unit less
+    /// does not, whenever the exact target is above it.
+    #[test]
+    fn exact_growth_reaches_its_target(baseline in 1i64..10_000_000_000, percent_hundredths in 1i64..50_000) {
+        let percent = Exact::from_parts(percent_hundredths, 2);
+        let mut r = rules(ChallengeKind::Incentive);
+        r.target = Some(Target::GrowthPercent { percent });
+        // The smallest whole revenue at or above baseline × (100 + p) / 100.
+        let numerator = i128::from(baseline) * (10_000 + i128::from(percent_hundredths));
+        let revenue = i64::try_from((numerator + 9_999) / 10_000).expect("fits");
+        let mut e = entrant(1, revenue);
+        e.totals.baseline_revenue_cents = baseline;
+        let line = &standings(&r, &[e.clone()])[0];
+        prop_assert_eq!(line.reached, Some(true), "target {:?} revenue {}", line.target, revenue);
+        e.totals.revenue_cents = revenue - 1;
+        let below = &standings(&r, &[e])[0];
+        if below.target.is_some_and(|t| t > Exact::from_int(revenue - 1)) {
+            prop_assert_eq!(below.reached, Some(false));
+        }
+    }
+
+    /// Two ranked lines with equal scores share a rank, unless the line records the
+    /// tie-break rule that separated them.
+    #[test]
+    fn equal_scores_differ_in_rank_only_with_a_tie_break_reason(entrants in arb_entrants(), r in arb_rules()) {
+        let lines = standings(&r, &entrants);
+        for pair in lines.windows(2) {
+            if pair[0].rank.is_some() && pair[1].rank.is_some() && pair[0].score == pair[1].score {
+                prop_assert!(pair[0].tied && pair[1].tied);
+                if pair[0].rank != pair[1].rank {
+                    prop_assert!(pair[1].tie_break.is_some(), "{:?}", pair);
+                }
+            }
+        }
+    }
+
+    /// A frozen line is the live line written and read back: the same exact values.
+    #[test]
+    fn frozen_lines_read_back_equal(entrants in arb_entrants(), r in arb_rules()) {
+        for line in standings(&r, &entrants) {
+            let text = serde_json::to_string(&line).expect("json");
+            prop_assert_eq!(serde_json::from_str::<Line>(&text).expect("read back"), line);
+        }
+    }
+}

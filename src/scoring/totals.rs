@@ -90,10 +90,10 @@ mod utc_timestamp {
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         match value {
-            Some(at) => serializer.serialize_some(&at.and_utc().to_rfc3339_opts(
-                chrono::SecondsFormat::AutoSi,
-                true,
-            )),
+            Some(at) => serializer.serialize_some(
+                &at.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
             None => serializer.serialize_none(),
         }
     }
@@ -232,7 +232,8 @@ mod tests {
         assert_eq!(totals.units, 5);
         assert_eq!(totals.baseline_revenue_cents, 1_000);
         assert_eq!(
-            totals.new_customers, Some(1),
+            totals.new_customers,
+            Some(1),
             "customer 1 was already served before"
         );
         assert_eq!(totals.last_sale_at, Some(at(199)));
