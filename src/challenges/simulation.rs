@@ -108,7 +108,7 @@ pub fn compare(current: &[EntrantLine], simulated: &[EntrantLine]) -> Comparison
             current.as_ref().and_then(|p| p.score),
             simulated.as_ref().and_then(|p| p.score),
         ) {
-            (Some(o), Some(n)) => n.add(-o),
+            (Some(o), Some(n)) => n.checked_add(-o),
             _ => None,
         };
         let name = new

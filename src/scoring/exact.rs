@@ -82,16 +82,16 @@ impl Exact {
     }
 
     /// `self / divisor`, rounded; `None` when the divisor is zero.
-    pub fn div(self, divisor: Exact) -> Option<Exact> {
+    pub fn checked_div(self, divisor: Exact) -> Option<Exact> {
         self.0.checked_div(divisor.0).map(Exact::rounded)
     }
 
     /// `self × factor`, rounded; `None` on overflow (beyond 28 digits).
-    pub fn mul(self, factor: Exact) -> Option<Exact> {
+    pub fn checked_mul(self, factor: Exact) -> Option<Exact> {
         self.0.checked_mul(factor.0).map(Exact::rounded)
     }
 
-    pub fn add(self, other: Exact) -> Option<Exact> {
+    pub fn checked_add(self, other: Exact) -> Option<Exact> {
         self.0.checked_add(other.0).map(Exact::rounded)
     }
 
@@ -236,11 +236,11 @@ mod tests {
 
     #[test]
     fn rounding_is_half_away_from_zero_at_four_places() {
-        assert_eq!(d("1").div(d("3")), Some(d("0.3333")));
-        assert_eq!(d("2").div(d("3")), Some(d("0.6667")));
+        assert_eq!(d("1").checked_div(d("3")), Some(d("0.3333")));
+        assert_eq!(d("2").checked_div(d("3")), Some(d("0.6667")));
         assert_eq!(Exact::rounded(Decimal::new(5, 5)), d("0.0001"));
         assert_eq!(Exact::rounded(Decimal::new(-5, 5)), d("-0.0001"));
-        assert_eq!(d("1").div(d("0")), None);
+        assert_eq!(d("1").checked_div(d("0")), None);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn adjust(
         && !objective.is_growth()
         && sector.potential_index.is_positive()
     {
-        if let Some(after) = value.div(sector.potential_index) {
+        if let Some(after) = value.checked_div(sector.potential_index) {
             steps.push(Adjustment {
                 kind: AdjustmentKind::DivideByPotential,
                 factor: sector.potential_index,
@@ -100,8 +100,8 @@ pub fn adjust(
     }
     if fairness.weight_growth_by_market_share && objective.is_growth() && value.is_positive() {
         let weighted = Exact::ONE
-            .add(sector.market_share)
-            .and_then(|factor| Some((factor, value.mul(factor)?)));
+            .checked_add(sector.market_share)
+            .and_then(|factor| Some((factor, value.checked_mul(factor)?)));
         if let Some((factor, after)) = weighted {
             steps.push(Adjustment {
                 kind: AdjustmentKind::WeightGrowthByMarketShare,

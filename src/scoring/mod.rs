@@ -93,8 +93,8 @@ impl Target {
                 }
                 let baseline = Exact::from_int(totals.baseline_revenue_cents);
                 baseline
-                    .mul(Exact::HUNDRED.add(*percent)?)?
-                    .div(Exact::HUNDRED)
+                    .checked_mul(Exact::HUNDRED.checked_add(*percent)?)?
+                    .checked_div(Exact::HUNDRED)
             }
         }
     }
