@@ -179,6 +179,12 @@ PY
   rm -rf "$work"
 done
 
+if ls "$out"/*/schemathesis-*.xml >/dev/null 2>&1; then
+  timeout 60 "$here/.venv/bin/python" "$here/summarize.py" "$out" >/dev/null ||
+    echo "run.sh: summarize.py failed" >&2
+  echo "schemathesis failures grouped by operation and check: $out/schemathesis-findings.md"
+fi
+
 passed="$(grep -c ' PASS ' "$results")"
 failed="$(grep -c ' FAIL ' "$results")"
 printf '\nContract gates (logs in %s):\n' "$out"
