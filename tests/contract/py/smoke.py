@@ -125,7 +125,9 @@ def main(base_url: str, admin_password: str) -> None:
     raw_before = float(line.raw_value)
 
     run = uuid.uuid4().hex[:12]
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    # In the form the generated model writes a datetime back (`+00:00`), so that the
+    # round trip through SaleBatch can be compared as is.
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     wire = {
         "sales": [
             {
