@@ -13,7 +13,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 backend="$1" database_url="$2" bin="$3" out="$4" results="$5" isolated="$6"
 mkdir -p "$out"
-doc="$root/openapi/openapi.json"
+doc="${CONTRACT_OPENAPI:-$root/openapi/openapi.json}"
 py="$here/.venv/bin/python"
 
 # Examples per operation and the seed: bounded and reproducible. Both can be raised for

@@ -15,6 +15,10 @@
 # manager, participant and partner (client credentials) tokens, and `python-smoke`
 # (py/smoke.py through the generated client). Logs and reports go to
 # tests/contract/out/. Exits non-zero when any gate fails; a summary line per gate.
+#
+# Knobs: PODIUM_BIN; CONTRACT_OPENAPI (the document, default openapi/openapi.json);
+# CONTRACT_MAX_EXAMPLES (10), CONTRACT_SEED, CONTRACT_WORKERS (1) and CONTRACT_ROLES
+# (`admin manager participant partner`) for schemathesis (see live.sh).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -47,7 +51,11 @@ rm -rf "$out"
 mkdir -p "$out"
 results="$out/results.txt"
 : >"$results"
-doc="$root/openapi/openapi.json"
+# The document under test: the committed one, or CONTRACT_OPENAPI (say, the output of
+# `podium openapi` from a build under way).
+doc="${CONTRACT_OPENAPI:-$root/openapi/openapi.json}"
+case "$doc" in /*) ;; *) doc="$root/$doc" ;; esac
+export CONTRACT_OPENAPI="$doc"
 
 # record GATE STATUS SECONDS DETAIL: one summary line, printed now and again at the end.
 record() {
