@@ -22,6 +22,7 @@ pub mod participants;
 pub mod products;
 pub mod regions;
 pub mod rewards;
+pub mod routes;
 pub mod rules;
 pub mod sales;
 pub mod share;

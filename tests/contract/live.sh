@@ -134,7 +134,7 @@ for role in ${CONTRACT_ROLES-admin manager participant partner}; do
   # .schemathesis/ under its working folder and replays them, which would make one
   # run depend on the runs before it.
   mkdir -p "$out/schemathesis-$role"
-  (cd "$out/schemathesis-$role" && exec timeout 600 "$here/.venv/bin/schemathesis" run "$doc" \
+  (cd "$out/schemathesis-$role" && exec timeout 600 "$here/.venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$doc" \
     --url "$base" \
     --checks all \
     --max-examples "$max_examples" \
