@@ -153,7 +153,7 @@ fn default_true() -> bool {
     "ranking_unit": "participant",
     "objective": {"type": "revenue"},
     "fairness": {"divide_by_potential": true},
-    "threshold": {"basis": "raw", "minimum": 500000},
+    "threshold": {"basis": "raw", "minimum": "500000"},
     "tie_break": ["first_to_reach"],
     "standings_visible": true
 }))]

@@ -130,7 +130,7 @@ pub struct VersionForm {
 
 /// What a test run gave: the output, or the errors (with line and column).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"ok": true, "output": {"score": 42.0, "qualified": true, "detail": "42 units"}, "errors": []}))]
+#[schema(example = json!({"ok": true, "output": {"score": "42", "qualified": true, "detail": "42 units"}, "errors": []}))]
 pub struct TestOutcome {
     /// `true` when the rule ran and returned a valid result.
     pub ok: bool,

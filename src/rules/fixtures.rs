@@ -64,7 +64,7 @@ pub struct TestInput {
     pub rewards: Vec<RewardInput>,
     /// The challenge's parameters, `ctx.params`: an object.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::rules::RuleParams)]
     pub params: Value,
     /// `ctx.starts_on`, default `2026-01-01`.
     #[serde(default = "first_day")]

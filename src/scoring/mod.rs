@@ -75,11 +75,45 @@ pub enum Target {
     Absolute {
         value: Exact,
         #[serde(default)]
+        #[schema(value_type = PerEntrantTargets)]
         per_entrant: BTreeMap<Uuid, Exact>,
     },
     /// The baseline revenue plus this percentage (revenue objectives only): the target is
     /// `baseline × (100 + percent) / 100` minor units, exactly (rounded to 4 decimals).
     GrowthPercent { percent: Exact },
+}
+
+/// The schema of an incentive's individual targets: entrant id → target, a named
+/// component so that generated clients make one type of it.
+pub struct PerEntrantTargets;
+
+impl utoipa::PartialSchema for PerEntrantTargets {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        use utoipa::openapi::Ref;
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                Ref::from_schema_name("Decimal").into(),
+            )))
+            .description(Some(
+                "Targets of single entrants, by participant, team, region or organisation id.",
+            ))
+            .examples([serde_json::json!({"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f": "500000"})])
+            .into()
+    }
+}
+
+impl ToSchema for PerEntrantTargets {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((Exact::name().into_owned(), Exact::schema()));
+    }
 }
 
 impl Target {

@@ -51,7 +51,7 @@ pub enum Objective {
         version: i32,
         /// The rule's parameters, `ctx.params` in the script.
         #[serde(default)]
-        #[schema(value_type = Object)]
+        #[schema(value_type = crate::rules::RuleParams)]
         params: serde_json::Map<String, serde_json::Value>,
     },
 }

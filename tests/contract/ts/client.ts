@@ -114,7 +114,8 @@ export class Podium {
 
 function describe(line: StandingLine): string {
   const rank: string = line.rank === null || line.rank === undefined ? "unranked" : `#${line.rank}`;
-  const score: string = typeof line.score === "number" ? line.score.toFixed(2) : "no score";
+  // Scores are exact decimal strings ("3411675.2381"); shown as they come.
+  const score: string = typeof line.score === "string" ? line.score : "no score";
   return `${rank} ${line.entrant.name}: ${score}${line.qualified ? " (qualified)" : ""}`;
 }
 
