@@ -142,6 +142,7 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
         .build()]);
     if let Some(components) = doc.components.as_mut() {
         page_items_by_reference(components);
+        close_union_variants(components);
         for response in components.responses.values_mut() {
             if let RefOr::T(response) = response {
                 response
@@ -160,6 +161,7 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
+            constrain_parameters(operation);
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
             if !secured {
                 operation.security = Some(Vec::new());
@@ -236,5 +238,91 @@ fn page_items_by_reference(components: &mut openapi::Components) {
             items.items =
                 ArrayItems::RefOrSchema(Box::new(RefOr::Ref(openapi::Ref::from_schema_name(item))));
         }
+    }
+}
+
+/// The limits the server enforces on parameters that many operations share, written once
+/// here where they are enforced once (`pagination::PageRequest`, `idempotency::key_of`).
+fn constrain_parameters(operation: &mut openapi::path::Operation) {
+    use openapi::path::ParameterIn;
+    use openapi::schema::{ObjectBuilder, Schema, Type};
+    use openapi::Required;
+    let Some(parameters) = operation.parameters.as_mut() else {
+        return;
+    };
+    for parameter in parameters.iter_mut() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        let schema = match (&parameter.parameter_in, parameter.name.as_str()) {
+            (ParameterIn::Query, "limit") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(openapi::schema::SchemaFormat::KnownFormat(
+                    openapi::schema::KnownFormat::Int64,
+                )))
+                .minimum(Some(1))
+                .maximum(Some(super::pagination::MAX_LIMIT))
+                .default(Some(super::pagination::DEFAULT_LIMIT.into())),
+            (ParameterIn::Query, "offset") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(openapi::schema::SchemaFormat::KnownFormat(
+                    openapi::schema::KnownFormat::Int64,
+                )))
+                .minimum(Some(0))
+                .default(Some(0.into())),
+            (ParameterIn::Header, "Idempotency-Key") => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(super::idempotency::MAX_KEY_LENGTH))
+                .pattern(Some("^[!-~]+$")),
+            _ => continue,
+        };
+        parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));
+        if parameter.name == "Idempotency-Key" {
+            parameter.required = Required::False;
+        }
+    }
+}
+
+/// Tagged unions whose Rust types refuse unknown fields (`deny_unknown_fields`, which
+/// utoipa does not carry to enum variants): each variant is closed in the document too.
+/// A test below keeps this list true to the types.
+const CLOSED_UNIONS: [&str; 3] = ["Objective", "RewardKind", "Target"];
+
+fn close_union_variants(components: &mut openapi::Components) {
+    use openapi::schema::{AdditionalProperties, Schema};
+    for name in CLOSED_UNIONS {
+        let Some(RefOr::T(Schema::OneOf(union))) = components.schemas.get_mut(name) else {
+            continue;
+        };
+        for variant in &mut union.items {
+            if let RefOr::T(Schema::Object(object)) = variant {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// Every union of [`super::CLOSED_UNIONS`] refuses a field it does not know.
+    #[test]
+    fn closed_unions_refuse_unknown_fields() {
+        use crate::rewards::RewardKind;
+        use crate::scoring::{Objective, Target};
+        assert!(serde_json::from_value::<Objective>(json!({"type": "revenue", "x": 1})).is_err());
+        assert!(serde_json::from_value::<RewardKind>(json!({"type": "gift", "x": 1})).is_err());
+        assert!(serde_json::from_value::<Target>(
+            json!({"type": "growth_percent", "percent": "5", "x": 1})
+        )
+        .is_err());
+        assert_eq!(
+            super::CLOSED_UNIONS.len(),
+            3,
+            "a union added to the list needs a case here"
+        );
     }
 }

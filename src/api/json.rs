@@ -62,6 +62,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
     })?;
+    // Every body of the API is an object; serde would also read a struct from an array
+    // of its fields in order, which no client means.
+    if !value.is_object() {
+        return Err(AppError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
     integral_floats_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();

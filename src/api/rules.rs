@@ -443,13 +443,6 @@ async fn test_version(
 ) -> Result<web::Json<TestOutcome>, AppError> {
     let (id, version) = path.into_inner();
     let input = body.into_inner();
-    if !(input.params.is_object() || input.params.is_null()) {
-        return Err(AppError::invalid_field(
-            "params",
-            "type",
-            "must be an object",
-        ));
-    }
     let (found, row) = pool
         .run(move |conn| find_version(conn, id, version))
         .await?;

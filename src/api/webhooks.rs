@@ -101,6 +101,7 @@ pub struct WebhookForm {
     /// `http` or `https`, without credentials, leading to a public address (unless the
     /// server allows private networks); deliveries go to this URL only (redirects are not
     /// followed).
+    #[schema(pattern = r"^https?://[^\s/@]+", max_length = 2000)]
     pub url: String,
     /// The news kinds to send; empty or absent means every kind.
     #[serde(default)]
@@ -114,6 +115,8 @@ pub struct WebhookForm {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": false}))]
 pub struct WebhookPatch {
+    /// As on creation.
+    #[schema(pattern = r"^https?://[^\s/@]+", max_length = 2000)]
     pub url: Option<String>,
     pub kinds: Option<Vec<Kind>>,
     pub description: Option<String>,

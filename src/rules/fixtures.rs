@@ -65,7 +65,7 @@ pub struct TestInput {
     /// The challenge's parameters, `ctx.params`: an object.
     #[serde(default)]
     #[schema(value_type = crate::rules::RuleParams)]
-    pub params: Value,
+    pub params: serde_json::Map<String, Value>,
     /// `ctx.starts_on`, default `2026-01-01`.
     #[serde(default = "first_day")]
     pub starts_on: String,
@@ -91,7 +91,7 @@ pub fn run(
     let ast = runner.compile(source, kind)?;
     let challenge = Arc::new(
         ChallengeContext::new(
-            &input.params,
+            &Value::Object(input.params.clone()),
             &input.starts_on,
             &input.ends_on,
             &input.currency,

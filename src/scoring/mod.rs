@@ -96,6 +96,11 @@ impl utoipa::PartialSchema for PerEntrantTargets {
             .additional_properties(Some(AdditionalProperties::RefOr(
                 Ref::from_schema_name("Decimal").into(),
             )))
+            .property_names(Some(ObjectBuilder::new().schema_type(Type::String).format(
+                Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                    utoipa::openapi::schema::KnownFormat::Uuid,
+                )),
+            )))
             .description(Some(
                 "Targets of single entrants, by participant, team, region or organisation id.",
             ))

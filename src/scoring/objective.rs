@@ -31,11 +31,13 @@ pub enum Objective {
     /// Product placement: net units of the given products in the period.
     ProductUnits {
         #[schema(min_items = 1)]
+        #[serde(deserialize_with = "unique_ids")]
         product_ids: BTreeSet<Uuid>,
     },
     /// Product placement: net revenue of the given products in the period.
     ProductRevenue {
         #[schema(min_items = 1)]
+        #[serde(deserialize_with = "unique_ids")]
         product_ids: BTreeSet<Uuid>,
     },
     /// Net revenue with key-account customers in the period.
@@ -54,6 +56,20 @@ pub enum Objective {
         #[schema(value_type = crate::rules::RuleParams)]
         params: serde_json::Map<String, serde_json::Value>,
     },
+}
+
+/// A set of ids given as a list: a repeated id is refused (the schema says `uniqueItems`)
+/// rather than silently merged.
+fn unique_ids<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeSet<Uuid>, D::Error> {
+    let ids = Vec::<Uuid>::deserialize(deserializer)?;
+    let set: BTreeSet<Uuid> = ids.iter().copied().collect();
+    if set.len() == ids.len() {
+        Ok(set)
+    } else {
+        Err(serde::de::Error::custom("an id is listed twice"))
+    }
 }
 
 /// The unit of an objective's raw value.
