@@ -7,6 +7,7 @@ mod challenges;
 mod demo;
 mod helpers;
 mod news;
+mod openapi;
 mod operations;
 mod reference;
 mod rewards;
