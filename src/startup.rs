@@ -91,7 +91,10 @@ impl Application {
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", document.clone()),
+                )
                 .service(web::redirect("/docs", "/docs/"))
         })
         .listen(listener)?
