@@ -228,3 +228,43 @@ async fn the_server_answers_as_documented() {
     assert!(created.headers().contains_key("location"));
     assert!(created.headers().contains_key("x-request-id"));
 }
+
+/// A rule's script uploads as JSON or as the bare file (`text/plain`); anything else is 415.
+#[actix_web::test]
+async fn a_rule_version_uploads_as_json_or_plain_text() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let rule = crate::rules::new_rule(&app, &admin, "Plain upload", "objective").await;
+    let path = format!("/api/v1/rules/{rule}/versions");
+    let plain = app
+        .post_as(&admin, &path)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body("fn score(participant, sales, ctx) { sales.quantity() }")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(plain.status(), 201);
+    let version: Value = plain.json().await.expect("JSON");
+    assert_eq!(version["version"], 1);
+    let json = app
+        .post_as(&admin, &path)
+        .json(
+            &serde_json::json!({"source": "fn score(participant, sales, ctx) { sales.amount() }"}),
+        )
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(json.status(), 201);
+    let other = app
+        .post_as(&admin, &path)
+        .header("content-type", "application/xml")
+        .body("<source/>")
+        .send()
+        .await
+        .expect("sent");
+    crate::helpers::assert_problem(other, 415, "unsupported_media_type").await;
+    let doc = document();
+    let content = &doc["paths"]["/api/v1/rules/{id}/versions"]["post"]["requestBody"]["content"];
+    assert!(content["application/json"].is_object());
+    assert!(content["text/plain"].is_object());
+}
