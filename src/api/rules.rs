@@ -79,10 +79,12 @@ fn parse_kind(kind: &str) -> Result<RuleKind, AppError> {
     "description": "Units of the named products sold to customers won in the period."
 }))]
 pub struct RuleForm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: RuleKind,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     #[validate(length(max = 2000, message = "must be at most 2,000 characters"))]
     pub description: String,
 }

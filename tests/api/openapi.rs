@@ -268,3 +268,17 @@ async fn a_rule_version_uploads_as_json_or_plain_text() {
     assert!(content["application/json"].is_object());
     assert!(content["text/plain"].is_object());
 }
+
+/// The validators' limits are in the schema.
+#[test]
+fn validation_limits_are_documented() {
+    let doc = document();
+    let user = &doc["components"]["schemas"]["CreateUser"]["properties"];
+    assert_eq!(user["email"]["format"], "email");
+    assert_eq!(user["email"]["maxLength"], 254);
+    assert_eq!(user["password"]["minLength"], 12);
+    assert_eq!(user["password"]["maxLength"], 256);
+    assert_eq!(user["display_name"]["maxLength"], 200);
+    let product = &doc["components"]["schemas"]["CreateProduct"]["properties"];
+    assert_eq!(product["sku"]["maxLength"], 64);
+}
