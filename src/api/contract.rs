@@ -21,6 +21,7 @@
 //!   false` does not refuse the tag.
 //! - Free-form objects (`type: object` with nothing else) say `additionalProperties: {}`
 //!   so generators type them as a map of any JSON value.
+//! - Every 201 of a create links to the read of what it created (`links`).
 //! - In schemas only answers use, a nullable property is always sent (as `null`), so it is
 //!   `required`; the few fields serde skips when empty are listed in [`MAY_BE_ABSENT`].
 //!   Request bodies keep optional fields optional.
@@ -83,6 +84,54 @@ pub fn finish_value(doc: &mut Value) {
     free_form_objects(doc);
     always_sent_is_required(doc);
     operations(doc);
+    links(doc);
+}
+
+/// A create answers 201 with the object; its `id` reads it back at `<path>/{id}`. Each
+/// such 201 gets a link to that read, so stateful testers reach real objects.
+fn links(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let reads: BTreeMap<String, String> = paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let id = item.pointer("/get/operationId")?.as_str()?;
+            Some((path.clone(), id.to_owned()))
+        })
+        .collect();
+    for (path, item) in paths.iter_mut() {
+        // `/rules/{id}/versions` reads back at `/rules/{id}/versions/{version}`.
+        let (read, parameter, field) = match reads.get(&format!("{path}/{{id}}")) {
+            Some(read) => (read, "id", "id"),
+            None => match reads.get(&format!("{path}/{{version}}")) {
+                Some(read) => (read, "version", "version"),
+                None => continue,
+            },
+        };
+        let Some(created) = item
+            .pointer_mut("/post/responses/201")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let mut parameters = Map::new();
+        parameters.insert(
+            parameter.to_owned(),
+            json!(format!("$response.body#/{field}")),
+        );
+        if parameter == "version" {
+            parameters.insert("id".into(), json!("$request.path.id"));
+        }
+        created.insert(
+            "links".into(),
+            json!({ read.clone(): {
+                "operationId": read,
+                "parameters": parameters,
+                "description": "Reads the created object back."
+            }}),
+        );
+    }
 }
 
 fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {

@@ -282,3 +282,19 @@ fn validation_limits_are_documented() {
     let product = &doc["components"]["schemas"]["CreateProduct"]["properties"];
     assert_eq!(product["sku"]["maxLength"], 64);
 }
+
+/// Creates link to the read of what they created, with the parameter filled from the body.
+#[test]
+fn creates_link_to_their_reads() {
+    let doc = document();
+    for (path, read) in [
+        ("/api/v1/challenges", "get_challenge"),
+        ("/api/v1/participants", "get_participant"),
+        ("/api/v1/rules", "get_rule"),
+        ("/api/v1/rules/{id}/versions", "get_version"),
+    ] {
+        let link = &doc["paths"][path]["post"]["responses"]["201"]["links"][read];
+        assert_eq!(link["operationId"], read, "{path}");
+        assert!(link["parameters"].is_object(), "{path}");
+    }
+}
