@@ -87,9 +87,34 @@ pub fn finish_value(doc: &mut Value) {
     links(doc);
 }
 
+/// Where the created object's fields are in a 201 body: `/` when the body is the object
+/// (it has an `id`), `/<property>/` when it wraps it (a webhook with its secret).
+fn field_pointer(schemas: &Value, schema: &Value) -> Option<String> {
+    let resolve = |schema: &Value| -> Option<Value> {
+        let name = schema
+            .get("$ref")?
+            .as_str()?
+            .strip_prefix("#/components/schemas/")?;
+        schemas.get(name).cloned()
+    };
+    let body = resolve(schema)?;
+    let properties = body.get("properties")?.as_object()?;
+    if properties.contains_key("id") || properties.contains_key("version") {
+        return Some("/".into());
+    }
+    properties.iter().find_map(|(name, property)| {
+        let inner = resolve(property)?;
+        inner.pointer("/properties/id").map(|_| format!("/{name}/"))
+    })
+}
+
 /// A create answers 201 with the object; its `id` reads it back at `<path>/{id}`. Each
 /// such 201 gets a link to that read, so stateful testers reach real objects.
 fn links(doc: &mut Value) {
+    let schemas = doc
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or(Value::Null);
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -101,11 +126,17 @@ fn links(doc: &mut Value) {
         })
         .collect();
     for (path, item) in paths.iter_mut() {
+        let Some(pointer) = item
+            .pointer("/post/responses/201/content/application~1json/schema")
+            .and_then(|schema| field_pointer(&schemas, schema))
+        else {
+            continue;
+        };
         // `/rules/{id}/versions` reads back at `/rules/{id}/versions/{version}`.
         let (read, parameter, field) = match reads.get(&format!("{path}/{{id}}")) {
-            Some(read) => (read, "id", "id"),
+            Some(read) => (read, "id", format!("{pointer}id")),
             None => match reads.get(&format!("{path}/{{version}}")) {
-                Some(read) => (read, "version", "version"),
+                Some(read) => (read, "version", format!("{pointer}version")),
                 None => continue,
             },
         };
@@ -118,7 +149,7 @@ fn links(doc: &mut Value) {
         let mut parameters = Map::new();
         parameters.insert(
             parameter.to_owned(),
-            json!(format!("$response.body#/{field}")),
+            json!(format!("$response.body#{field}")),
         );
         if parameter == "version" {
             parameters.insert("id".into(), json!("$request.path.id"));
