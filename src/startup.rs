@@ -92,7 +92,10 @@ impl Application {
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", document.clone()),
+                )
                 .service(web::redirect("/docs", "/docs/"))
                 .app_data(known_paths.clone())
                 .default_service(web::to(api::routes::not_routed))

@@ -41,6 +41,7 @@ pub struct RuleVersionChange {
     /// A version of the rule the challenge's objective already names.
     pub version: i32,
     /// Recorded with the change, for participants' questions and audits.
+    #[schema(min_length = 1, max_length = 1000)]
     #[validate(length(min = 1, max = 1000, message = "must be 1 to 1,000 characters"))]
     pub reason: String,
 }

@@ -158,9 +158,11 @@ fn default_true() -> bool {
     "standings_visible": true
 }))]
 pub struct ChallengeForm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: ChallengeKind,
+    #[schema(min_length = 1, max_length = 20000)]
     #[validate(length(min = 1, max = 20000, message = "must be 1 to 20,000 characters"))]
     pub rules_text: String,
     pub starts_at: DateTime<Utc>,

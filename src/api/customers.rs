@@ -55,8 +55,10 @@ impl TryFrom<CustomerRow> for CustomerDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reference": "C-0042", "name": "Hôtel du Parc", "key_account": true}))]
 pub struct CreateCustomer {
+    #[schema(min_length = 1, max_length = 64)]
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub reference: String,
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     #[serde(default)]

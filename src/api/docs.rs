@@ -2,7 +2,8 @@
 //! document's header, the bearer scheme, the reusable error responses, and a finishing
 //! pass that gives every operation the error answers it can produce (500 everywhere; 401
 //! where a token is required; 400 where a body, query or path is read), so that handlers list only the
-//! answers particular to them.
+//! answers particular to them. What utoipa cannot express from attributes is added
+//! afterwards by [`crate::api::contract`].
 
 use utoipa::openapi::{self, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -48,6 +49,11 @@ pub struct ValidationFailed(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
 
+/// The body is larger than the server accepts, 16 MiB (`payload_too_large`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
+
 /// The database is out of reach (`database_unavailable`); retry later.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -71,7 +77,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
     ),
     components(schemas(Problem, FieldError), responses(
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
-        UnsupportedMediaType, Unavailable, InternalError
+        UnsupportedMediaType, PayloadTooLarge, Unavailable, InternalError
     )),
     modifiers(&BearerScheme),
     tags(

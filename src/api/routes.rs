@@ -5,7 +5,6 @@
 
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use utoipa::openapi::OpenApi;
 
 use crate::error::Problem;
 
@@ -14,21 +13,21 @@ use crate::error::Problem;
 pub struct KnownPaths(Vec<(Vec<String>, Vec<Method>)>);
 
 impl KnownPaths {
-    pub fn from_document(document: &OpenApi) -> Self {
-        let paths = document
-            .paths
-            .paths
-            .iter()
+    pub fn from_document(document: &serde_json::Value) -> Self {
+        let paths = document["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
             .map(|(template, item)| {
                 let mut methods: Vec<Method> = [
-                    (Method::GET, item.get.is_some()),
-                    (Method::POST, item.post.is_some()),
-                    (Method::PUT, item.put.is_some()),
-                    (Method::PATCH, item.patch.is_some()),
-                    (Method::DELETE, item.delete.is_some()),
+                    (Method::GET, "get"),
+                    (Method::POST, "post"),
+                    (Method::PUT, "put"),
+                    (Method::PATCH, "patch"),
+                    (Method::DELETE, "delete"),
                 ]
                 .into_iter()
-                .filter_map(|(m, present)| present.then_some(m))
+                .filter_map(|(m, key)| item.get(key).is_some().then_some(m))
                 .collect();
                 if methods.contains(&Method::GET) {
                     methods.push(Method::HEAD);

@@ -8,6 +8,7 @@ mod demo;
 mod exact;
 mod helpers;
 mod news;
+mod openapi;
 mod operations;
 mod reference;
 mod rewards;
