@@ -94,6 +94,56 @@ pub fn finish_value(doc: &mut Value) {
     always_sent_is_required(doc);
     operations(doc);
     links(doc);
+    webhooks(doc);
+}
+
+/// The OpenAPI 3.1 `webhooks` section: one entry per news kind, each a `POST` of a
+/// `WebhookPayload` with the signature headers, so that partners can generate receiver
+/// types. What a receiver answers decides delivery: any 2xx delivers; anything else, or
+/// no answer, is tried again.
+fn webhooks(doc: &mut Value) {
+    let header = |name: &str, description: &str, example: &str| {
+        json!({
+            "name": name, "in": "header", "required": true, "description": description,
+            "schema": {"type": "string"}, "example": example,
+        })
+    };
+    let parameters = json!([
+        header("Podium-Event", "The news kind, as `kind` in the body.", "leader_changed"),
+        header(
+            "Podium-Delivery",
+            "The delivery id, the same on every attempt and replay: deduplicate on it.",
+            "0192f0c4-5b6a-7c8d-9e0f-1a2b3c4d5e6f"
+        ),
+        header("Podium-Timestamp", "When this attempt was signed, in Unix seconds.", "1764600000"),
+        header(
+            "Podium-Signature",
+            "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" with the subscription's secret>`: check it, and refuse old timestamps.",
+            "t=1764600000,v1=5f2b…"
+        ),
+    ]);
+    let mut hooks = Map::new();
+    for kind in crate::news::Kind::ALL {
+        hooks.insert(
+            kind.as_str().to_owned(),
+            json!({"post": {
+                "operationId": format!("webhook_{}", kind.as_str()),
+                "summary": format!("News of kind `{}`, pushed to a subscribed URL", kind.as_str()),
+                "tags": ["webhooks"],
+                "security": [],
+                "parameters": parameters,
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/WebhookPayload"}
+                }}},
+                "responses": {
+                    "2XX": {"description": "Delivered"},
+                    "4XX": {"description": "Not delivered: tried again later, up to the last attempt"},
+                    "5XX": {"description": "Not delivered: tried again later, up to the last attempt"}
+                }
+            }}),
+        );
+    }
+    doc["webhooks"] = Value::Object(hooks);
 }
 
 /// Where the created object's fields are in a 201 body: `/` when the body is the object

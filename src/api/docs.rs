@@ -75,7 +75,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
             with a stable `code`. Lists are paginated with `limit` and `offset`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    components(schemas(Problem, FieldError), responses(
+    components(schemas(Problem, FieldError, crate::api::webhooks::WebhookPayload), responses(
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
         UnsupportedMediaType, PayloadTooLarge, Unavailable, InternalError
     )),

@@ -298,3 +298,35 @@ fn creates_link_to_their_reads() {
         assert!(link["parameters"].is_object(), "{path}");
     }
 }
+
+/// Partners generate receiver types from the `webhooks` section: one entry per news
+/// kind, each a signed `POST` of the delivery payload.
+#[test]
+fn every_news_kind_is_a_documented_webhook() {
+    let doc = podium::api::openapi();
+    let hooks = doc["webhooks"].as_object().expect("a webhooks section");
+    assert_eq!(hooks.len(), podium::news::Kind::ALL.len());
+    for kind in podium::news::Kind::ALL {
+        let post = &hooks[kind.as_str()]["post"];
+        assert_eq!(
+            post["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/WebhookPayload"
+        );
+        let headers: Vec<&str> = post["parameters"]
+            .as_array()
+            .expect("headers")
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(
+            headers,
+            [
+                "Podium-Event",
+                "Podium-Delivery",
+                "Podium-Timestamp",
+                "Podium-Signature"
+            ]
+        );
+    }
+    assert!(doc["components"]["schemas"]["WebhookPayload"]["properties"]["news"].is_object());
+}
