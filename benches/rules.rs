@@ -17,8 +17,8 @@ use podium::rules::objective::{ChallengeContext, ScoreInput};
 use podium::rules::values::{Entrant as ScriptEntrant, Sale, Sales};
 use podium::rules::{RuleKind, RuleRunner};
 use podium::scoring::{
-    standings, standings_measured, ChallengeKind, Entrant, Fairness, Measure, Objective, SaleFact,
-    SaleFilter, ScoringRules, Sector, Totals, Window,
+    standings, standings_measured, ChallengeKind, Entrant, Exact, Fairness, Measure, Objective,
+    SaleFact, SaleFilter, ScoringRules, Sector, Totals, Window,
 };
 
 const PARTICIPANTS: usize = 100_000;
@@ -80,8 +80,8 @@ fn data(start: NaiveDateTime) -> Vec<Group> {
 
 fn sector(id: Uuid) -> Sector {
     Sector {
-        potential_index: 0.6 + (id.as_u128() % 20) as f64 / 20.0,
-        market_share: 0.3,
+        potential_index: Exact::from_parts(600 + (id.as_u128() % 20) as i64 * 50, 3),
+        market_share: Exact::from_parts(3, 1),
     }
 }
 
@@ -142,7 +142,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let plain = |g: &Group| g.sales.iter().map(|s| s.amount).sum::<i64>() as f64;
+    let plain = |g: &Group| Exact::from_int(g.sales.iter().map(|s| s.amount).sum::<i64>());
     group.bench_function("plain Rust", |b| {
         b.iter(|| {
             let measured = groups
@@ -182,8 +182,8 @@ fn bench(c: &mut Criterion) {
                             id: g.id.to_string(),
                             name: String::new(),
                             unit: "participant".into(),
-                            potential_index: sector(g.id).potential_index,
-                            market_share: sector(g.id).market_share,
+                            potential_index: sector(g.id).potential_index.to_script(),
+                            market_share: sector(g.id).market_share.to_script(),
                             region: String::new(),
                             organisation: String::new(),
                         },

@@ -10,8 +10,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use uuid::Uuid;
 
 use podium::scoring::{
-    standings, ChallengeKind, Entrant, Fairness, Objective, SaleFact, SaleFilter, ScoringRules,
-    Sector, TieBreak, Totals, Window,
+    standings, ChallengeKind, Entrant, Exact, Fairness, Objective, SaleFact, SaleFilter,
+    ScoringRules, Sector, TieBreak, Totals, Window,
 };
 
 fn lcg(state: &mut u64) -> u64 {
@@ -36,8 +36,8 @@ fn bench(c: &mut Criterion) {
                 ..Totals::default()
             },
             sector: Sector {
-                potential_index: 0.6 + (n % 20) as f64 / 20.0,
-                market_share: 0.3,
+                potential_index: Exact::from_parts(600 + (n % 20) as i64 * 50, 3),
+                market_share: Exact::from_parts(3, 1),
             },
         })
         .collect();

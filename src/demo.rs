@@ -27,7 +27,7 @@ use crate::models::{now, user, ListParams};
 use crate::rewards::plan::{PlannedReward, RankReward, RewardPlan};
 use crate::rewards::RewardKind;
 use crate::schema::participants;
-use crate::scoring::{Fairness, Objective, Target, Threshold, ThresholdBasis, TieBreak};
+use crate::scoring::{Exact, Fairness, Objective, Target, Threshold, ThresholdBasis, TieBreak};
 
 /// The password of the demo's people, printed by `podium demo`.
 pub const DEMO_PASSWORD: &str = "podium-demo-2026";
@@ -108,20 +108,21 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
         )?;
 
         let region_specs = [
-            ("Île-de-France", 1.35, 0.42),
-            ("Auvergne-Rhône-Alpes", 1.05, 0.30),
-            ("Bretagne", 0.85, 0.18),
-            ("Occitanie", 0.92, 0.22),
+            // Potential index and market share in ten-thousandths (1.35, 42 %).
+            ("Île-de-France", 13_500, 4_200),
+            ("Auvergne-Rhône-Alpes", 10_500, 3_000),
+            ("Bretagne", 8_500, 1_800),
+            ("Occitanie", 9_200, 2_200),
         ];
         let mut regions = Vec::new();
-        for (name, potential_index, market_share) in region_specs {
+        for (name, potential_index_e4, market_share_e4) in region_specs {
             regions.push(region::insert(
                 conn,
                 &RegionRow {
                     id: id(),
                     name: name.into(),
-                    potential_index,
-                    market_share,
+                    potential_index_e4,
+                    market_share_e4,
                     manager_id: None,
                     created_at: created,
                 },
@@ -226,7 +227,7 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
                 .iter()
                 .position(|r| Some(&r.id) == p.region_id.as_ref())
                 .unwrap_or(0);
-            let wealth = regions[region_index].potential_index;
+            let wealth_e4 = regions[region_index].potential_index_e4;
             for n in 0..60 {
                 let in_baseline = n % 2 == 0;
                 let base = if in_baseline {
@@ -245,8 +246,9 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
                 } else {
                     3_900
                 };
-                let amount =
-                    (quantity * unit_price) as f64 * wealth * (0.7 + dice.below(60) as f64 / 100.0);
+                // Richer sectors sell more: price × potential × 70–129 %, in whole cents.
+                let spread = 70 + dice.below(60) as i64;
+                let amount = quantity * unit_price * wealth_e4 * spread / 1_000_000;
                 let customer = &customers[(index * 3 + dice.below(8) as usize) % customers.len()];
                 lines.push(SaleRow {
                     id: id(),
@@ -255,7 +257,7 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
                     product_id: Some(product.id.clone()),
                     sold_at,
                     quantity,
-                    amount_cents: amount.round() as i64,
+                    amount_cents: amount,
                     currency: "EUR".into(),
                     owner: if p.organisation_id == company.id {
                         COMPANY_OWNER.into()
@@ -468,7 +470,7 @@ fn demo_challenges(
         },
         threshold: Some(Threshold {
             basis: ThresholdBasis::Raw,
-            minimum: 500_000.0,
+            minimum: Exact::from_int(500_000),
         }),
         tie_break: vec![TieBreak::HigherRawValue, TieBreak::FirstToReach],
         target: None,
@@ -509,7 +511,7 @@ fn demo_challenges(
         threshold: None,
         tie_break: Vec::new(),
         target: Some(Target::Absolute {
-            value: 3.0,
+            value: Exact::from_int(3),
             per_entrant: Default::default(),
         }),
         audience: Audience::default(),
@@ -594,15 +596,15 @@ pub fn generate(
             )?;
             let mut regions = Vec::new();
             for n in 0..20 {
-                let potential_index = 0.6 + dice.below(100) as f64 / 100.0;
-                let market_share = dice.below(60) as f64 / 100.0;
+                let potential_index_e4 = 6_000 + dice.below(100) as i64 * 100;
+                let market_share_e4 = dice.below(60) as i64 * 100;
                 regions.push(region::insert(
                     conn,
                     &RegionRow {
                         id: id(),
                         name: format!("Region {n:02} {}", &id()[..8]),
-                        potential_index,
-                        market_share,
+                        potential_index_e4,
+                        market_share_e4,
                         manager_id: None,
                         created_at: created,
                     },

@@ -114,6 +114,12 @@ impl Problem {
 pub enum AppError {
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
+    /// A body value that cannot be read (`invalid_body`), with the field at fault.
+    #[error("{detail}")]
+    BadBody {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -223,6 +229,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Validation(_) => "validation_failed",
+            AppError::BadBody { .. } => "invalid_body",
             AppError::Unauthorized { code, .. } => code,
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
@@ -250,6 +257,10 @@ impl AppError {
                     ..Problem::new(status, self.code(), detail)
                 }
             }
+            AppError::BadBody { detail, errors } => Problem {
+                errors: errors.clone(),
+                ..Problem::new(status, self.code(), detail.clone())
+            },
             AppError::InvalidScript(errors) => Problem {
                 script_errors: errors.clone(),
                 ..Problem::new(
@@ -291,7 +302,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::BadRequest { .. } | AppError::BadBody { .. } => StatusCode::BAD_REQUEST,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -27,6 +27,14 @@ use crate::models::{customer, now, product};
 pub const MAX_LINES: usize = 10_000;
 /// How far in the future a sale date may be (clock skew between systems).
 const FUTURE_TOLERANCE_MINUTES: i64 = 5;
+
+/// How old a sale may be when recorded: `sold_at` must be at most this many days before
+/// the time of recording (and at most 5 minutes after it). Configured by
+/// `PODIUM_SALE_MAX_AGE_DAYS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaleAge {
+    pub max_days: u32,
+}
 /// The largest quantity or amount a line may carry, in absolute value.
 const MAX_MAGNITUDE: i64 = 1_000_000_000_000;
 
@@ -91,13 +99,6 @@ pub struct SalesReceipt {
     pub recorded: usize,
     /// Positions (from 0) of lines already recorded with the same content, skipped.
     pub duplicates: Vec<usize>,
-}
-
-/// Reads a JSON body.
-pub fn parse_json(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
-    serde_json::from_slice::<SaleBatch>(body)
-        .map(|batch| batch.sales)
-        .map_err(|e| AppError::bad_request("invalid_body", format!("the body cannot be read: {e}")))
 }
 
 /// Reads a CSV body: a header row naming the same fields as the JSON lines, in any order.
@@ -184,14 +185,15 @@ pub fn record_batch(
     lock: &IngestionLock,
     caller: &AuthUser,
     lines: Vec<SaleInput>,
+    age: SaleAge,
 ) -> Result<SalesReceipt, AppError> {
     let _one_at_a_time = lock.0.lock().unwrap_or_else(PoisonError::into_inner);
     match conn {
         DbConnection::Postgresql(_) => conn.write_transaction(|conn| {
             conn.advisory_xact_lock(ADVISORY_LOCK_KEY)?;
-            check_and_record(conn, caller, lines)
+            check_and_record(conn, caller, lines, age)
         }),
-        DbConnection::Sqlite(_) => check_and_record(conn, caller, lines),
+        DbConnection::Sqlite(_) => check_and_record(conn, caller, lines, age),
     }
 }
 
@@ -199,6 +201,7 @@ fn check_and_record(
     conn: &mut DbConnection,
     caller: &AuthUser,
     lines: Vec<SaleInput>,
+    age: SaleAge,
 ) -> Result<SalesReceipt, AppError> {
     let owner = owner_of(caller)?;
     if lines.is_empty() || lines.len() > MAX_LINES {
@@ -211,6 +214,7 @@ fn check_and_record(
     let received = lines.len();
     let recorded_at = now();
     let latest_allowed = recorded_at + chrono::Duration::minutes(FUTURE_TOLERANCE_MINUTES);
+    let earliest_allowed = recorded_at - chrono::Duration::days(i64::from(age.max_days));
     let mut errors: Vec<FieldError> = Vec::new();
     let err = |errors: &mut Vec<FieldError>, i: usize, field: &str, code: &str, message: String| {
         errors.push(FieldError::new(
@@ -314,17 +318,32 @@ fn check_and_record(
                 "future",
                 "must not be in the future".into(),
             );
-        }
-        if line.quantity.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs()
-            || line.amount_cents.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs()
-        {
+        } else if sold_at < earliest_allowed {
             err(
                 &mut errors,
                 i,
-                "amount_cents",
-                "range",
-                format!("quantity and amount must be within ±{MAX_MAGNITUDE}"),
+                "sold_at",
+                "too_old",
+                format!(
+                    "must be at most {} days before now (PODIUM_SALE_MAX_AGE_DAYS), not before {}",
+                    age.max_days,
+                    earliest_allowed.and_utc().format("%Y-%m-%dT%H:%M:%SZ")
+                ),
             );
+        }
+        for (field, value) in [
+            ("quantity", line.quantity),
+            ("amount_cents", line.amount_cents),
+        ] {
+            if value.unsigned_abs() > MAX_MAGNITUDE.unsigned_abs() {
+                err(
+                    &mut errors,
+                    i,
+                    field,
+                    "range",
+                    format!("must be within ±{MAX_MAGNITUDE}"),
+                );
+            }
         }
         let participant_id = line.participant_id.to_string();
         match participants.get(&participant_id) {
@@ -371,20 +390,36 @@ fn check_and_record(
         };
         let reverses_id = match &line.reverses_external_id {
             None => {
-                if line.quantity < 0 || line.amount_cents < 0 {
-                    err(&mut errors, i, "amount_cents", "sign", "quantity and amount must not be negative; a return names reverses_external_id".into());
+                for (field, value) in [
+                    ("quantity", line.quantity),
+                    ("amount_cents", line.amount_cents),
+                ] {
+                    if value < 0 {
+                        err(
+                            &mut errors,
+                            i,
+                            field,
+                            "sign",
+                            "must not be negative; a return names reverses_external_id".into(),
+                        );
+                    }
                 }
                 None
             }
             Some(original_key) => {
-                if line.quantity > 0 || line.amount_cents > 0 {
-                    err(
-                        &mut errors,
-                        i,
-                        "amount_cents",
-                        "sign",
-                        "a reversal carries a negative (or zero) quantity and amount".into(),
-                    );
+                for (field, value) in [
+                    ("quantity", line.quantity),
+                    ("amount_cents", line.amount_cents),
+                ] {
+                    if value > 0 {
+                        err(
+                            &mut errors,
+                            i,
+                            field,
+                            "sign",
+                            "a reversal carries a negative (or zero) quantity and amount".into(),
+                        );
+                    }
                 }
                 let key = (source.clone(), original_key.clone());
                 let original = recorded

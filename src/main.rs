@@ -72,7 +72,8 @@ fn main() -> anyhow::Result<()> {
     let settings = Settings::load().context("invalid settings")?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
-            println!("{}", podium::api::openapi().to_pretty_json()?);
+            // `podium openapi | head` closes the pipe early: that is not an error.
+            podium::api::contract::print(&podium::api::openapi(), &mut std::io::stdout().lock())?;
             Ok(())
         }
         Command::Demo => {

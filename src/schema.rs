@@ -43,8 +43,8 @@ diesel::table! {
     regions (id) {
         id -> Text,
         name -> Text,
-        potential_index -> Double,
-        market_share -> Double,
+        potential_index_e4 -> BigInt,
+        market_share_e4 -> BigInt,
         manager_id -> Nullable<Text>,
         created_at -> Timestamp,
     }

@@ -118,6 +118,10 @@ pub struct Settings {
     /// How often the public results page of a running challenge reloads itself, in
     /// seconds (`PODIUM_SHARE_REFRESH_SECONDS`).
     pub share_refresh_seconds: u64,
+    /// How old a sale may be when it is recorded, in days (`PODIUM_SALE_MAX_AGE_DAYS`);
+    /// older lines are refused, naming the line. The default, 10 years (3,653 days),
+    /// leaves room for baselines and late corrections while catching mistyped years.
+    pub sale_max_age_days: u32,
 }
 
 impl Default for Settings {
@@ -151,6 +155,7 @@ impl Default for Settings {
             webhook_retry_base_ms: 5000,
             webhook_max_attempts: 8,
             webhook_allow_private_networks: false,
+            sale_max_age_days: 3_653,
             share_refresh_seconds: 60,
         }
     }

@@ -64,6 +64,7 @@ impl Application {
         let bus = web::Data::from(bus);
         let settings_data = web::Data::new(settings.clone());
         let document = api::openapi();
+        let known_paths = web::Data::new(api::routes::KnownPaths::from_document(&document));
         let origins = settings.cors_origin_list();
 
         let listener = TcpListener::bind(&settings.bind)
@@ -91,8 +92,13 @@ impl Application {
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", document.clone()),
+                )
                 .service(web::redirect("/docs", "/docs/"))
+                .app_data(known_paths.clone())
+                .default_service(web::to(api::routes::not_routed))
         })
         .listen(listener)?
         .shutdown_timeout(settings.shutdown_timeout_seconds);

@@ -73,6 +73,7 @@ impl TryFrom<ApiClientRow> for ApiClientDto {
 #[schema(example = json!({"name": "Dupont Distribution ERP", "organisation_id": "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"}))]
 pub struct CreateApiClient {
     /// What the integration is, for the admins' eyes.
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub organisation_id: Uuid,
@@ -115,7 +116,7 @@ pub struct ApiClientListQuery {
 async fn create_api_client(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateApiClient>,
+    body: crate::api::json::Json<CreateApiClient>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

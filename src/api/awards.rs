@@ -398,6 +398,7 @@ fn fulfil(conn: &mut DbConnection, id: Uuid, by: Uuid) -> Result<AwardDto, AppEr
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "The winner left the company before the announcement."}))]
 pub struct CancelForm {
+    #[schema(min_length = 1, max_length = 1000)]
     #[validate(length(min = 1, max = 1000, message = "must be 1 to 1,000 characters"))]
     pub reason: String,
 }
@@ -421,7 +422,7 @@ async fn cancel_award(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<CancelForm>,
+    body: crate::api::json::Json<CancelForm>,
 ) -> Result<web::Json<AwardDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

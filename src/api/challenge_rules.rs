@@ -25,7 +25,7 @@ use crate::models::challenge;
 use crate::models::rule::{self, RuleChangeRow};
 use crate::models::{now, parse_id, standing, utc};
 use crate::rules::{RuleRunner, ScriptError};
-use crate::scoring::{Fairness, Objective, ScoringRules, Target, Threshold, TieBreak};
+use crate::scoring::{Exact, Fairness, Objective, ScoringRules, Target, Threshold, TieBreak};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(change_rule_version)
@@ -41,6 +41,7 @@ pub struct RuleVersionChange {
     /// A version of the rule the challenge's objective already names.
     pub version: i32,
     /// Recorded with the change, for participants' questions and audits.
+    #[schema(min_length = 1, max_length = 1000)]
     #[validate(length(min = 1, max = 1000, message = "must be 1 to 1,000 characters"))]
     pub reason: String,
 }
@@ -102,7 +103,7 @@ async fn change_rule_version(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<RuleVersionChange>,
+    body: crate::api::json::Json<RuleVersionChange>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -286,7 +287,7 @@ pub struct SimulationQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PlacingDto {
     pub rank: Option<u32>,
-    pub score: Option<f64>,
+    pub score: Option<Exact>,
     pub qualified: bool,
     /// A script objective's explanation of the line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,7 +316,7 @@ pub struct SimulatedChangeDto {
     /// Places gained (positive) or lost (negative); `null` unless ranked in both.
     pub rank_change: Option<i64>,
     /// Simulated score − current score; `null` unless both are defined.
-    pub score_change: Option<f64>,
+    pub score_change: Option<Exact>,
 }
 
 /// The difference the other rules would make.
@@ -325,9 +326,9 @@ pub struct SimulatedChangeDto {
     "newly_qualified": 0, "no_longer_qualified": 0, "current_error": null, "simulated_error": null,
     "changes": [{
         "entrant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau", "unit": "participant"},
-        "current": {"rank": 2, "score": 31.0, "qualified": true},
-        "simulated": {"rank": 1, "score": 42.0, "qualified": true, "detail": "42 units of ESP-01"},
-        "rank_change": 1, "score_change": 11.0
+        "current": {"rank": 2, "score": "31", "qualified": true},
+        "simulated": {"rank": 1, "score": "42", "qualified": true, "detail": "42 units of ESP-01"},
+        "rank_change": 1, "score_change": "11"
     }],
     "total_changes": 2, "limit": 50, "offset": 0
 }))]
@@ -432,7 +433,7 @@ async fn simulate(
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
     query: web::Query<SimulationQuery>,
-    body: web::Json<SimulationForm>,
+    body: crate::api::json::Json<SimulationForm>,
 ) -> Result<web::Json<SimulationDto>, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;

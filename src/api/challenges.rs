@@ -153,14 +153,16 @@ fn default_true() -> bool {
     "ranking_unit": "participant",
     "objective": {"type": "revenue"},
     "fairness": {"divide_by_potential": true},
-    "threshold": {"basis": "raw", "minimum": 500000},
+    "threshold": {"basis": "raw", "minimum": "500000"},
     "tie_break": ["first_to_reach"],
     "standings_visible": true
 }))]
 pub struct ChallengeForm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: ChallengeKind,
+    #[schema(min_length = 1, max_length = 20000)]
     #[validate(length(min = 1, max = 20000, message = "must be 1 to 20,000 characters"))]
     pub rules_text: String,
     pub starts_at: DateTime<Utc>,
@@ -440,7 +442,7 @@ pub struct ChallengeListQuery {
 async fn create_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<ChallengeForm>,
+    body: crate::api::json::Json<ChallengeForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;
@@ -476,7 +478,7 @@ async fn replace_challenge(
     admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<ChallengeForm>,
+    body: crate::api::json::Json<ChallengeForm>,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
     let form = body.into_inner();
     form.check()?;

@@ -55,8 +55,10 @@ impl TryFrom<CustomerRow> for CustomerDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reference": "C-0042", "name": "Hôtel du Parc", "key_account": true}))]
 pub struct CreateCustomer {
+    #[schema(min_length = 1, max_length = 64)]
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub reference: String,
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     #[serde(default)]
@@ -102,7 +104,7 @@ pub struct CustomerListQuery {
 async fn create_customer(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateCustomer>,
+    body: crate::api::json::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -191,7 +193,7 @@ async fn update_customer(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateCustomer>,
+    body: crate::api::json::Json<UpdateCustomer>,
 ) -> Result<web::Json<CustomerDto>, AppError> {
     let id = id.into_inner();
     let key_account = body.into_inner().key_account;

@@ -27,6 +27,7 @@ use crate::news::{audience_for, digest, score_text, Kind};
 use crate::rewards::certificate::escape;
 use crate::rules::RuleRunner;
 use crate::scoring::objective::ValueUnit;
+use crate::scoring::Exact;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_digest);
@@ -43,7 +44,7 @@ pub struct DigestEntrant {
     pub id: Uuid,
     pub name: String,
     pub rank: Option<u32>,
-    pub score: Option<f64>,
+    pub score: Option<Exact>,
 }
 
 /// An entrant whose rank changed since the date.
@@ -176,7 +177,7 @@ async fn get_digest(
                 .collect();
             let leaders = lines
                 .iter()
-                .filter(|l| l.line.rank == Some(1) && l.line.score.is_some_and(|s| s > 0.0))
+                .filter(|l| l.line.rank == Some(1) && l.line.score.is_some_and(|s| s.is_positive()))
                 .map(|l| DigestEntrant {
                     id: l.entrant_id(),
                     name: l.entrant_name.clone(),

@@ -2,7 +2,8 @@
 //! document's header, the bearer scheme, the reusable error responses, and a finishing
 //! pass that gives every operation the error answers it can produce (500 everywhere; 401
 //! where a token is required; 400 where a body, query or path is read), so that handlers list only the
-//! answers particular to them.
+//! answers particular to them. What utoipa cannot express from attributes is added
+//! afterwards by [`crate::api::contract`].
 
 use utoipa::openapi::{self, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -37,15 +38,21 @@ pub struct NotFound(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
 
-/// The link existed but has expired or was revoked (`link_expired`, `link_revoked`).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-pub struct Gone(#[allow(dead_code)] Problem);
-
 /// Values are invalid (`validation_failed`); `errors` names each field at fault.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct ValidationFailed(#[allow(dead_code)] Problem);
+
+/// The body is not JSON, or not of a media type the operation reads
+/// (`unsupported_media_type`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
+
+/// The body is larger than the server accepts, 16 MiB (`payload_too_large`).
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
 
 /// The database is out of reach (`database_unavailable`); retry later.
 #[derive(ToResponse)]
@@ -66,11 +73,11 @@ pub struct InternalError(#[allow(dead_code)] Problem);
             Sign in with `POST /api/v1/auth/token` and send the token as \
             `Authorization: Bearer <token>`. Every error is `application/problem+json` \
             with a stable `code`. Lists are paginated with `limit` and `offset`.",
-        license(name = "MIT OR Apache-2.0"),
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    components(schemas(Problem, FieldError), responses(
-        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, ValidationFailed,
-        Unavailable, InternalError
+    components(schemas(Problem, FieldError, crate::api::webhooks::WebhookPayload), responses(
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
+        UnsupportedMediaType, PayloadTooLarge, Unavailable, InternalError
     )),
     modifiers(&BearerScheme),
     tags(
@@ -115,11 +122,43 @@ impl Modify for BearerScheme {
     }
 }
 
-/// Adds the error answers every operation of a kind can give, where a handler did not
-/// declare them itself.
+/// Adds what every operation of a kind has, where a handler did not declare it itself:
+/// the error answers (500 everywhere; 503 where the database is read; 401 where a token
+/// is required; 400 where a body, query or path is read; 415 where a body is read),
+/// `security: []` on the public operations, `X-Request-Id` on every answer and `Location`
+/// on every 201 of an object that can then be read. Also the document's `servers`.
 pub fn add_common_responses(doc: &mut openapi::OpenApi) {
+    use openapi::header::HeaderBuilder;
+    use openapi::schema::{ObjectBuilder, Type};
     let reference = |name: &str| RefOr::Ref(openapi::Ref::from_response_name(name));
-    for item in doc.paths.paths.values_mut() {
+    let text_header = |description: &str| {
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(description))
+                .build(),
+        )
+    };
+    let request_id = text_header(
+        "The request's id, also in the server's log line for it: quote it when reporting a problem.",
+    );
+    doc.servers = Some(vec![openapi::server::ServerBuilder::new()
+        .url("/")
+        .description(Some("The server that serves this document"))
+        .build()]);
+    if let Some(components) = doc.components.as_mut() {
+        page_items_by_reference(components);
+        close_union_variants(components);
+        for response in components.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                response
+                    .headers
+                    .insert("X-Request-Id".into(), request_id.clone());
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let touches_database = path.as_str() != "/healthz";
         let operations = [
             &mut item.get,
             &mut item.post,
@@ -128,7 +167,17 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
             &mut item.delete,
         ];
         for operation in operations.into_iter().flatten() {
+            constrain_parameters(operation);
             let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            if !secured {
+                operation.security = Some(Vec::new());
+            }
+            let reads_body = operation.request_body.is_some();
+            // A batch of sales has no one URL; a share link is read through its token.
+            let locates = !matches!(
+                operation.operation_id.as_deref(),
+                Some("record_sales" | "create_share_link")
+            );
             let reads_input = operation.request_body.is_some()
                 || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
             let responses = &mut operation.responses.responses;
@@ -142,9 +191,144 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
                     .entry("401".into())
                     .or_insert_with(|| reference("Unauthorized"));
             }
+            if reads_body {
+                responses
+                    .entry("415".into())
+                    .or_insert_with(|| reference("UnsupportedMediaType"));
+            }
+            if touches_database {
+                responses
+                    .entry("503".into())
+                    .or_insert_with(|| reference("Unavailable"));
+            }
             responses
                 .entry("500".into())
                 .or_insert_with(|| reference("InternalError"));
+            for (status, response) in responses.iter_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .entry("X-Request-Id".into())
+                        .or_insert_with(|| request_id.clone());
+                    if status == "201" && locates {
+                        response
+                            .headers
+                            .entry("Location".into())
+                            .or_insert_with(|| {
+                                text_header("The URL of the object created, to read it")
+                            });
+                    }
+                }
+            }
         }
+    }
+}
+
+/// utoipa writes a copy of the item schema into each `Page_<Item>`; generated clients then
+/// make a second model of every item (and of every union inside it). Each page's `items`
+/// points at its item's component instead.
+fn page_items_by_reference(components: &mut openapi::Components) {
+    use openapi::schema::{ArrayItems, Schema};
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if !names.iter().any(|n| n == item) {
+            continue;
+        }
+        let RefOr::T(Schema::Object(page)) = schema else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+            items.items =
+                ArrayItems::RefOrSchema(Box::new(RefOr::Ref(openapi::Ref::from_schema_name(item))));
+        }
+    }
+}
+
+/// The limits the server enforces on parameters that many operations share, written once
+/// here where they are enforced once (`pagination::PageRequest`, `idempotency::key_of`).
+fn constrain_parameters(operation: &mut openapi::path::Operation) {
+    use openapi::path::ParameterIn;
+    use openapi::schema::{ObjectBuilder, Schema, Type};
+    use openapi::Required;
+    let Some(parameters) = operation.parameters.as_mut() else {
+        return;
+    };
+    for parameter in parameters.iter_mut() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
+        let schema = match (&parameter.parameter_in, parameter.name.as_str()) {
+            (ParameterIn::Query, "limit") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(openapi::schema::SchemaFormat::KnownFormat(
+                    openapi::schema::KnownFormat::Int64,
+                )))
+                .minimum(Some(1))
+                .maximum(Some(super::pagination::MAX_LIMIT))
+                .default(Some(super::pagination::DEFAULT_LIMIT.into())),
+            (ParameterIn::Query, "offset") => ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(openapi::schema::SchemaFormat::KnownFormat(
+                    openapi::schema::KnownFormat::Int64,
+                )))
+                .minimum(Some(0))
+                .default(Some(0.into())),
+            (ParameterIn::Header, "Idempotency-Key") => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(super::idempotency::MAX_KEY_LENGTH))
+                .pattern(Some("^[!-~]+$")),
+            _ => continue,
+        };
+        parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));
+        if parameter.name == "Idempotency-Key" {
+            parameter.required = Required::False;
+        }
+    }
+}
+
+/// Tagged unions whose Rust types refuse unknown fields (`deny_unknown_fields`, which
+/// utoipa does not carry to enum variants): each variant is closed in the document too.
+/// A test below keeps this list true to the types.
+const CLOSED_UNIONS: [&str; 3] = ["Objective", "RewardKind", "Target"];
+
+fn close_union_variants(components: &mut openapi::Components) {
+    use openapi::schema::{AdditionalProperties, Schema};
+    for name in CLOSED_UNIONS {
+        let Some(RefOr::T(Schema::OneOf(union))) = components.schemas.get_mut(name) else {
+            continue;
+        };
+        for variant in &mut union.items {
+            if let RefOr::T(Schema::Object(object)) = variant {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// Every union of [`super::CLOSED_UNIONS`] refuses a field it does not know.
+    #[test]
+    fn closed_unions_refuse_unknown_fields() {
+        use crate::rewards::RewardKind;
+        use crate::scoring::{Objective, Target};
+        assert!(serde_json::from_value::<Objective>(json!({"type": "revenue", "x": 1})).is_err());
+        assert!(serde_json::from_value::<RewardKind>(json!({"type": "gift", "x": 1})).is_err());
+        assert!(serde_json::from_value::<Target>(
+            json!({"type": "growth_percent", "percent": "5", "x": 1})
+        )
+        .is_err());
+        assert_eq!(
+            super::CLOSED_UNIONS.len(),
+            3,
+            "a union added to the list needs a case here"
+        );
     }
 }

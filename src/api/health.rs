@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// A probe's answer.
 #[derive(Serialize, ToSchema)]
+#[schema(as = HealthStatus)]
 pub struct Status {
     #[schema(example = "ok")]
     pub status: &'static str,

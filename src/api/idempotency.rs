@@ -20,7 +20,7 @@ use crate::models::now;
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const STALE_AFTER_SECONDS: i64 = 60;
-const MAX_KEY_LENGTH: usize = 255;
+pub const MAX_KEY_LENGTH: usize = 255;
 
 /// The key of a request, if it has one; a malformed key is 400.
 pub fn key_of(req: &HttpRequest) -> Result<Option<String>, AppError> {

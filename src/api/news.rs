@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::models::news::{self, NewsFilter, NewsRow};
 use crate::models::{parse_id, utc};
 use crate::news::{audience_for, Kind};
+use crate::scoring::Exact;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_news);
@@ -37,7 +38,7 @@ pub struct NewsEntrant {
     "entrant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau"},
     "award_id": null,
     "message": "Julie Moreau leads “Spring espresso push” with a score of 10000.",
-    "details": {"rank": 1, "score": 10000.0, "raw_value": 1250000.0, "progress_percent": null},
+    "details": {"rank": 1, "score": "10000", "raw_value": "1250000"},
     "occurred_at": "2026-05-12T09:30:00Z"
 }))]
 pub struct NewsDto {
@@ -51,10 +52,38 @@ pub struct NewsDto {
     pub award_id: Option<Uuid>,
     /// The news in words.
     pub message: String,
-    /// The figures behind it (rank, score, end date, reward…), after the kind.
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
+    /// The figures behind it, after the kind.
+    pub details: NewsDetails,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// The figures behind a news item; which are present depends on its kind:
+/// - `leader_changed`, `threshold_passed`, `target_reached`: `rank`, `score`, `raw_value`,
+///   `progress_percent` of the entrant's line then (each may be absent when undefined);
+/// - `challenge_started`: `starts_at`, `ends_at`; `ending_soon`: `ends_at`;
+/// - `award_fulfilled`: `reward_id`, `reward_name`, `quantity`;
+/// - `challenge_closed`, `results_announced`: none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewsDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<Exact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_value: Option<Exact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_percent: Option<Exact>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reward_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<i64>,
 }
 
 impl TryFrom<NewsRow> for NewsDto {
@@ -78,7 +107,12 @@ impl TryFrom<NewsRow> for NewsDto {
             entrant,
             award_id: row.award_id.as_deref().map(parse_id).transpose()?,
             message: row.message,
-            details: serde_json::from_str(&row.details).unwrap_or_default(),
+            details: serde_json::from_str(&row.details).map_err(|e| {
+                AppError::internal(anyhow::anyhow!(
+                    "news {} has unreadable details: {e}",
+                    row.id
+                ))
+            })?,
             occurred_at: utc(row.occurred_at),
         })
     }

@@ -73,6 +73,7 @@ impl TryFrom<OrganisationRow> for OrganisationDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Dupont Distribution", "kind": "distributor"}))]
 pub struct CreateOrganisation {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: OrganisationKind,
@@ -82,6 +83,7 @@ pub struct CreateOrganisation {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganisation {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
 }
@@ -135,7 +137,7 @@ fn visible_organisation(
 async fn create_organisation(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateOrganisation>,
+    body: crate::api::json::Json<CreateOrganisation>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -238,7 +240,7 @@ async fn update_organisation(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateOrganisation>,
+    body: crate::api::json::Json<UpdateOrganisation>,
 ) -> Result<web::Json<OrganisationDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -65,6 +65,7 @@ impl TryFrom<ParticipantRow> for ParticipantDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Julie Moreau", "kind": "rep", "organisation_id": "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b", "region_id": "5d0c2b8e-2a57-4e0b-a7a4-4f4f3f1c9e21"}))]
 pub struct CreateParticipant {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: ParticipantKind,
@@ -77,6 +78,7 @@ pub struct CreateParticipant {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateParticipant {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -181,7 +183,7 @@ fn check_links(
 async fn create_participant(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateParticipant>,
+    body: crate::api::json::Json<CreateParticipant>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -307,7 +309,7 @@ async fn update_participant(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateParticipant>,
+    body: crate::api::json::Json<UpdateParticipant>,
 ) -> Result<web::Json<ParticipantDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;

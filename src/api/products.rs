@@ -53,10 +53,13 @@ impl TryFrom<ProductRow> for ProductDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"sku": "ESP-200", "name": "Espresso machine 200", "category": "coffee"}))]
 pub struct CreateProduct {
+    #[schema(min_length = 1, max_length = 64)]
     #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub sku: String,
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
+    #[schema(min_length = 1, max_length = 100)]
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
     pub category: String,
 }
@@ -93,7 +96,7 @@ pub struct ProductListQuery {
 async fn create_product(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateProduct>,
+    body: crate::api::json::Json<CreateProduct>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
-use validator::Validate;
+use validator::{Validate, ValidationError};
 
 use crate::api::pagination::{list_params, nullable, NameSortParam, Page};
 use crate::auth::{Admin, AuthUser, Role, Scope};
@@ -16,6 +16,7 @@ use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::region::{self, RegionChanges, RegionRow};
 use crate::models::{now, parse_id, participant, user, utc};
+use crate::scoring::Exact;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_region)
@@ -26,14 +27,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// A sector.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"id": "5d0c2b8e-2a57-4e0b-a7a4-4f4f3f1c9e21", "name": "Île-de-France", "potential_index": 1.35, "market_share": 0.42, "manager_id": null, "created_at": "2026-11-27T09:00:00Z"}))]
+#[schema(example = json!({"id": "5d0c2b8e-2a57-4e0b-a7a4-4f4f3f1c9e21", "name": "Île-de-France", "potential_index": "1.35", "market_share": "0.42", "manager_id": null, "created_at": "2026-11-27T09:00:00Z"}))]
 pub struct RegionDto {
     pub id: Uuid,
     pub name: String,
-    /// The "Indice de Richesse Vive": 1.0 is average purchasing power.
-    pub potential_index: f64,
+    /// The "Indice de Richesse Vive": 1 is average purchasing power.
+    pub potential_index: Exact,
     /// The company's market share in the region, 0 to 1.
-    pub market_share: f64,
+    pub market_share: Exact,
     /// The manager user who follows the region.
     pub manager_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
@@ -46,37 +47,49 @@ impl TryFrom<RegionRow> for RegionDto {
         Ok(Self {
             id: parse_id(&row.id)?,
             manager_id: row.manager_id.as_deref().map(parse_id).transpose()?,
+            potential_index: row.potential_index(),
+            market_share: row.market_share(),
             name: row.name,
-            potential_index: row.potential_index,
-            market_share: row.market_share,
             created_at: utc(row.created_at),
         })
     }
 }
 
-fn default_potential() -> f64 {
-    1.0
+fn default_potential() -> Exact {
+    Exact::ONE
+}
+
+fn potential_range(value: &Exact) -> Result<(), ValidationError> {
+    if value.is_positive() && *value <= Exact::HUNDRED {
+        Ok(())
+    } else {
+        Err(ValidationError::new("range").with_message("must be above 0 and at most 100".into()))
+    }
+}
+
+fn share_range(value: &Exact) -> Result<(), ValidationError> {
+    if *value >= Exact::ZERO && *value <= Exact::ONE {
+        Ok(())
+    } else {
+        Err(ValidationError::new("range").with_message("must be between 0 and 1".into()))
+    }
 }
 
 /// A new region.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Île-de-France", "potential_index": 1.35, "market_share": 0.42}))]
+#[schema(example = json!({"name": "Île-de-France", "potential_index": "1.35", "market_share": "0.42"}))]
 pub struct CreateRegion {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
-    /// Default 1.0; above 0 and at most 100.
+    /// Default 1; above 0 and at most 100, at most 4 decimals.
     #[serde(default = "default_potential")]
-    #[validate(range(
-        exclusive_min = 0.0,
-        max = 100.0,
-        message = "must be above 0 and at most 100"
-    ))]
-    pub potential_index: f64,
-    /// Default 0; from 0 to 1.
+    #[validate(custom(function = "potential_range"))]
+    pub potential_index: Exact,
+    /// Default 0; from 0 to 1, at most 4 decimals.
     #[serde(default)]
-    #[validate(range(min = 0.0, max = 1.0, message = "must be between 0 and 1"))]
-    pub market_share: f64,
+    #[validate(custom(function = "share_range"))]
+    pub market_share: Exact,
     /// A user with the manager role.
     pub manager_id: Option<Uuid>,
 }
@@ -88,14 +101,12 @@ pub struct CreateRegion {
 pub struct UpdateRegion {
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: Option<String>,
-    #[validate(range(
-        exclusive_min = 0.0,
-        max = 100.0,
-        message = "must be above 0 and at most 100"
-    ))]
-    pub potential_index: Option<f64>,
-    #[validate(range(min = 0.0, max = 1.0, message = "must be between 0 and 1"))]
-    pub market_share: Option<f64>,
+    /// Above 0 and at most 100, at most 4 decimals.
+    #[validate(custom(function = "potential_range"))]
+    pub potential_index: Option<Exact>,
+    /// From 0 to 1, at most 4 decimals.
+    #[validate(custom(function = "share_range"))]
+    pub market_share: Option<Exact>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Uuid>, nullable)]
     pub manager_id: Option<Option<Uuid>>,
@@ -169,7 +180,7 @@ fn check_manager(conn: &mut DbConnection, manager_id: Option<Uuid>) -> Result<()
 async fn create_region(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateRegion>,
+    body: crate::api::json::Json<CreateRegion>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -179,8 +190,8 @@ async fn create_region(
             let row = RegionRow {
                 id: Uuid::new_v4().to_string(),
                 name: form.name,
-                potential_index: form.potential_index,
-                market_share: form.market_share,
+                potential_index_e4: region::to_e4(form.potential_index),
+                market_share_e4: region::to_e4(form.market_share),
                 manager_id: form.manager_id.map(|id| id.to_string()),
                 created_at: now(),
             };
@@ -278,7 +289,7 @@ async fn update_region(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateRegion>,
+    body: crate::api::json::Json<UpdateRegion>,
 ) -> Result<web::Json<RegionDto>, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -288,8 +299,8 @@ async fn update_region(
             check_manager(conn, form.manager_id.flatten())?;
             let changes = RegionChanges {
                 name: form.name,
-                potential_index: form.potential_index,
-                market_share: form.market_share,
+                potential_index_e4: form.potential_index.map(region::to_e4),
+                market_share_e4: form.market_share.map(region::to_e4),
                 manager_id: form.manager_id.map(|m| m.map(|id| id.to_string())),
             };
             region::update(conn, id, &changes)?.ok_or(AppError::NotFound("region"))

@@ -83,20 +83,24 @@ fn default_currency() -> String {
     "kind": {"type": "payment_terms", "days": 30}, "value_cents": 120000, "currency": "EUR"
 }))]
 pub struct RewardForm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     #[validate(length(max = 2000, message = "must be at most 2,000 characters"))]
     pub description: String,
     pub category: Category,
     pub kind: RewardKind,
     /// Value of one unit in minor units (what it costs the company), at least 0.
+    #[schema(minimum = 0)]
     #[validate(range(min = 0, message = "must not be negative"))]
     pub value_cents: i64,
     /// Default `EUR`.
     #[serde(default = "default_currency")]
     pub currency: String,
     /// Units available; absent or `null` for unlimited.
+    #[schema(minimum = 0)]
     #[validate(range(min = 0, message = "must not be negative"))]
     pub stock: Option<i64>,
 }
@@ -183,7 +187,7 @@ pub struct RewardListQuery {
 async fn create_reward(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<RewardForm>,
+    body: crate::api::json::Json<RewardForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     let row = pool
@@ -274,7 +278,7 @@ async fn replace_reward(
     _admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
-    body: web::Json<RewardForm>,
+    body: crate::api::json::Json<RewardForm>,
 ) -> Result<web::Json<RewardDto>, AppError> {
     let id = id.into_inner();
     let form = body.into_inner();

@@ -1,9 +1,10 @@
 //! `/rules`: admins' Rhai rules and their immutable versions. Uploading a version compiles
 //! it at once (422 `invalid_script` with each error's line and column); a version can be
 //! run on sample inputs without writing anything. Rules are admin-only, reading included:
-//! scripts are internals participants never see.
+//! scripts are internals participants never see. A version's source comes as JSON or as
+//! the bare script (`text/plain`), so a file can be uploaded as it is.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -78,10 +79,12 @@ fn parse_kind(kind: &str) -> Result<RuleKind, AppError> {
     "description": "Units of the named products sold to customers won in the period."
 }))]
 pub struct RuleForm {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub kind: RuleKind,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     #[validate(length(max = 2000, message = "must be at most 2,000 characters"))]
     pub description: String,
 }
@@ -130,7 +133,7 @@ pub struct VersionForm {
 
 /// What a test run gave: the output, or the errors (with line and column).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"ok": true, "output": {"score": 42.0, "qualified": true, "detail": "42 units"}, "errors": []}))]
+#[schema(example = json!({"ok": true, "output": {"score": "42", "qualified": true, "detail": "42 units"}, "errors": []}))]
 pub struct TestOutcome {
     /// `true` when the rule ran and returned a valid result.
     pub ok: bool,
@@ -181,7 +184,7 @@ fn find_rule(conn: &mut DbConnection, id: Uuid) -> Result<RuleRow, AppError> {
 async fn create_rule(
     admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<RuleForm>,
+    body: crate::api::json::Json<RuleForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
@@ -275,7 +278,13 @@ async fn get_rule(
 #[utoipa::path(
     tag = "rules",
     params(("id" = Uuid, Path, description = "The rule's id")),
-    request_body = VersionForm,
+    request_body(
+        description = "The source as JSON (`{\"source\": ...}`) or as the bare script (`text/plain`, UTF-8)",
+        content(
+            (VersionForm = "application/json"),
+            (String = "text/plain", example = "fn score(participant, sales, ctx) {\n    sales.for_products(ctx.params.skus).quantity()\n}\n")
+        )
+    ),
     responses(
         (status = 201, description = "The new version", body = RuleVersionDto),
         (status = 200, description = "Same source as the latest version: that version", body = RuleVersionDto),
@@ -292,10 +301,11 @@ async fn upload_version(
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
-    body: web::Json<VersionForm>,
+    req: HttpRequest,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let source = body.into_inner().source;
+    let source = version_source(&req, &body)?;
     if source.len() > MAX_SOURCE_BYTES {
         return Err(AppError::invalid_field(
             "source",
@@ -342,6 +352,30 @@ async fn upload_version(
     } else {
         HttpResponse::Ok().json(dto)
     })
+}
+
+/// The source of an upload: a JSON [`VersionForm`], or the script itself as `text/plain`.
+fn version_source(req: &HttpRequest, body: &[u8]) -> Result<String, AppError> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("application/json") {
+        serde_json::from_slice::<VersionForm>(body)
+            .map(|form| form.source)
+            .map_err(|e| {
+                AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
+            })
+    } else if content_type.starts_with("text/plain") {
+        String::from_utf8(body.to_vec())
+            .map_err(|_| AppError::bad_request("invalid_body", "the script is not UTF-8"))
+    } else {
+        Err(AppError::UnsupportedMediaType(
+            "send application/json or text/plain".into(),
+        ))
+    }
 }
 
 /// A rule's versions, newest first.
@@ -439,17 +473,10 @@ async fn test_version(
     pool: web::Data<Pool>,
     runner: web::Data<RuleRunner>,
     path: web::Path<(Uuid, i32)>,
-    body: web::Json<TestInput>,
+    body: crate::api::json::Json<TestInput>,
 ) -> Result<web::Json<TestOutcome>, AppError> {
     let (id, version) = path.into_inner();
     let input = body.into_inner();
-    if !(input.params.is_object() || input.params.is_null()) {
-        return Err(AppError::invalid_field(
-            "params",
-            "type",
-            "must be an object",
-        ));
-    }
     let (found, row) = pool
         .run(move |conn| find_version(conn, id, version))
         .await?;

@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::ingestion::{self, IngestionLock, SaleBatch, SalesReceipt};
 use crate::models::sale::{self, SaleListFilter, SaleRow};
 use crate::models::{parse_id, participant, utc};
+use crate::settings::Settings;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(record_sales)
@@ -132,6 +133,7 @@ async fn record_sales(
     caller: AuthUser,
     pool: web::Data<Pool>,
     lock: web::Data<IngestionLock>,
+    settings: web::Data<Settings>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<actix_web::HttpResponse, AppError> {
@@ -152,7 +154,7 @@ async fn record_sales(
     let principal = caller.id.to_string();
     let work = async move {
         let lines = if content_type.starts_with("application/json") {
-            ingestion::parse_json(&body)?
+            crate::api::json::parse::<SaleBatch>(&body)?.sales
         } else if content_type.starts_with("text/csv") {
             ingestion::parse_csv(&body)?
         } else {
@@ -161,8 +163,11 @@ async fn record_sales(
             ));
         };
         let lock = lock.into_inner();
+        let age = ingestion::SaleAge {
+            max_days: settings.sale_max_age_days,
+        };
         let receipt = work_pool
-            .run(move |conn| ingestion::record_batch(conn, &lock, &caller, lines))
+            .run(move |conn| ingestion::record_batch(conn, &lock, &caller, lines, age))
             .await?;
         let status = if receipt.recorded > 0 {
             StatusCode::CREATED

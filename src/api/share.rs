@@ -212,7 +212,11 @@ async fn create_share_link(
             Ok(row)
         })
         .await?;
-    Ok(HttpResponse::Created().json(ShareLinkDto::new(row, &issuer)?))
+    let dto = ShareLinkDto::new(row, &issuer)?;
+    // The link has no page of its own in the API; its public page is what it made.
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", dto.url.clone()))
+        .json(dto))
 }
 
 /// A challenge's share links: all of them for admins, their own for managers.
@@ -419,7 +423,7 @@ fn page_of(
     let unit = challenge.definition.objective.unit();
     let rows: Vec<Row> = lines
         .iter()
-        .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s > 0.0))
+        .filter(|l| view.shows(l) && l.line.score.is_some_and(|s| s.is_positive()))
         .take(LEADERBOARD)
         .map(|l| Row {
             rank: l.line.rank,

@@ -21,7 +21,7 @@ use crate::models::utc;
 use crate::rules::RuleRunner;
 use crate::scoring::fairness::AdjustmentKind;
 use crate::scoring::objective::ValueUnit;
-use crate::scoring::{self, Adjustment, Totals};
+use crate::scoring::{self, Adjustment, Exact, Totals};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_standings).service(get_standing);
@@ -39,15 +39,15 @@ pub struct EntrantDto {
 /// One step from the raw value to the score.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "kind": "divide_by_potential", "factor": 1.25, "before": 1250000.0, "after": 1000000.0,
+    "kind": "divide_by_potential", "factor": "1.25", "before": "1250000", "after": "1000000",
     "explanation": "divided by the region's potential index 1.25"
 }))]
 pub struct AdjustmentDto {
     pub kind: AdjustmentKind,
     /// The potential index divided by, or the weight (1 + market share) multiplied by.
-    pub factor: f64,
-    pub before: f64,
-    pub after: f64,
+    pub factor: Exact,
+    pub before: Exact,
+    pub after: Exact,
     /// The step in words.
     pub explanation: String,
 }
@@ -69,11 +69,11 @@ impl From<&Adjustment> for AdjustmentDto {
 #[schema(example = json!({
     "rank": 1,
     "entrant": {"id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau", "unit": "participant"},
-    "raw_value": 1250000.0, "value_unit": "cents",
-    "adjustments": [{"kind": "divide_by_potential", "factor": 1.25, "before": 1250000.0, "after": 1000000.0, "explanation": "divided by the region's potential index 1.25"}],
-    "score": 1000000.0, "passed_threshold": true, "qualified": true,
-    "target": null, "progress_percent": null, "reached": null,
-    "totals": {"revenue_cents": 1250000, "units": 42, "baseline_revenue_cents": 0, "new_customers": 3, "last_sale_at": "2026-05-28T16:20:00"}
+    "raw_value": "1250000", "value_unit": "cents",
+    "adjustments": [{"kind": "divide_by_potential", "factor": "1.25", "before": "1250000", "after": "1000000", "explanation": "divided by the region's potential index 1.25"}],
+    "score": "1000000", "passed_threshold": true, "qualified": true,
+    "target": null, "progress_percent": null, "reached": null, "tied": false, "tie_break": null,
+    "totals": {"revenue_cents": 1250000, "units": 42, "baseline_revenue_cents": 0, "new_customers": null, "last_sale_at": "2026-05-28T16:20:00Z"}
 }))]
 pub struct StandingLineDto {
     /// 1-based; tied lines share a rank (1, 2, 2, 4); `null` when not ranked (below the
@@ -82,21 +82,29 @@ pub struct StandingLineDto {
     pub entrant: EntrantDto,
     /// The objective's value before fairness adjustments; `null` when undefined (growth
     /// without baseline revenue).
-    pub raw_value: Option<f64>,
+    pub raw_value: Option<Exact>,
     pub value_unit: ValueUnit,
     /// Each fairness step from the raw value to the score.
     pub adjustments: Vec<AdjustmentDto>,
-    pub score: Option<f64>,
+    /// The value the line is ranked on (competitions), after fairness adjustments, to 4
+    /// decimals.
+    pub score: Option<Exact>,
     /// Passed the threshold (or there is none) and the value is defined.
     pub passed_threshold: bool,
     /// Passed the threshold and, for incentives, reached the target.
     pub qualified: bool,
-    /// Incentives: the target in the objective's unit.
-    pub target: Option<f64>,
-    /// Incentives: raw value / target × 100.
-    pub progress_percent: Option<f64>,
-    /// Incentives: whether the target is reached.
+    /// Incentives: the target in the objective's unit, to 4 decimals.
+    pub target: Option<Exact>,
+    /// Incentives: raw value / target × 100, to 4 decimals (what incentives rank on).
+    pub progress_percent: Option<Exact>,
+    /// Incentives: whether the target is reached (raw value ≥ target, exactly).
     pub reached: Option<bool>,
+    /// The line's score (or progress, for incentives) equals a neighbouring ranked
+    /// line's: the tie-break chain decided between them, or they share a rank.
+    pub tied: bool,
+    /// The tie-break rule that placed this line apart from an equal neighbour; `null`
+    /// when no tie-break was needed or none separated them.
+    pub tie_break: Option<crate::scoring::TieBreak>,
     /// The sums behind the value.
     pub totals: Totals,
     /// Script objectives: the rule's own explanation of the line.
@@ -126,6 +134,8 @@ impl StandingLineDto {
             target: line.target,
             progress_percent: line.progress_percent,
             reached: line.reached,
+            tied: line.tied,
+            tie_break: line.tie_break,
             totals: line.totals,
             detail: line.detail,
             explanation: None,

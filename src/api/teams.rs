@@ -53,6 +53,7 @@ impl TryFrom<TeamRow> for TeamDto {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Paris Nord", "organisation_id": "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b", "region_id": "5d0c2b8e-2a57-4e0b-a7a4-4f4f3f1c9e21"}))]
 pub struct CreateTeam {
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub name: String,
     pub organisation_id: Uuid,
@@ -117,7 +118,7 @@ fn scoped(
 async fn create_team(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateTeam>,
+    body: crate::api::json::Json<CreateTeam>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;

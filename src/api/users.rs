@@ -90,14 +90,17 @@ impl TryFrom<UserRow> for UserDto {
     "region_id": "5d0c2b8e-2a57-4e0b-a7a4-4f4f3f1c9e21"
 }))]
 pub struct CreateUser {
+    #[schema(format = Email, max_length = 254)]
     #[validate(
         email(message = "must be a valid e-mail address"),
         length(max = 254, message = "must be at most 254 characters")
     )]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200)]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     pub display_name: String,
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     #[validate(length(min = 12, max = 256, message = "must be 12 to 256 characters"))]
     pub password: String,
     pub role: Role,
@@ -275,7 +278,7 @@ pub struct UserListQuery {
 async fn create_user(
     _admin: Admin,
     pool: web::Data<Pool>,
-    body: web::Json<CreateUser>,
+    body: crate::api::json::Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;

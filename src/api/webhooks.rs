@@ -101,6 +101,7 @@ pub struct WebhookForm {
     /// `http` or `https`, without credentials, leading to a public address (unless the
     /// server allows private networks); deliveries go to this URL only (redirects are not
     /// followed).
+    #[schema(pattern = r"^https?://[^\s/@]+", max_length = 2000)]
     pub url: String,
     /// The news kinds to send; empty or absent means every kind.
     #[serde(default)]
@@ -114,6 +115,8 @@ pub struct WebhookForm {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"active": false}))]
 pub struct WebhookPatch {
+    /// As on creation.
+    #[schema(pattern = r"^https?://[^\s/@]+", max_length = 2000)]
     pub url: Option<String>,
     pub kinds: Option<Vec<Kind>>,
     pub description: Option<String>,
@@ -315,7 +318,7 @@ async fn create_webhook(
     caller: AuthUser,
     pool: web::Data<Pool>,
     settings: web::Data<Settings>,
-    body: web::Json<WebhookForm>,
+    body: crate::api::json::Json<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
     let organisation = subscriber(&caller)?;
     let form = body.into_inner();
@@ -435,7 +438,7 @@ async fn update_webhook(
     pool: web::Data<Pool>,
     settings: web::Data<Settings>,
     id: web::Path<Uuid>,
-    body: web::Json<WebhookPatch>,
+    body: crate::api::json::Json<WebhookPatch>,
 ) -> Result<web::Json<WebhookDto>, AppError> {
     subscriber(&caller)?;
     let id = id.into_inner();

@@ -20,6 +20,7 @@ use crate::rewards::{Reward, RewardKind};
 use crate::rules::allocation::{Award as RuleAward, RewardInput, StandingInput};
 use crate::rules::runner::RuleFailure;
 use crate::rules::{content_hash, RuleKind, RuleRunner};
+use crate::scoring::Exact;
 
 /// A catalogue row as allocation reads it.
 pub fn reward_of(row: &RewardRow) -> Result<Reward, AppError> {
@@ -117,8 +118,8 @@ pub fn give(
             participant: l.entrant_id().to_string(),
             name: l.entrant_name.clone(),
             rank: l.line.rank.map(i64::from),
-            score: l.line.score,
-            raw_value: l.line.raw_value,
+            score: l.line.score.map(Exact::to_script),
+            raw_value: l.line.raw_value.map(Exact::to_script),
             qualified: l.line.qualified,
         })
         .collect();

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::FieldError;
 use crate::rewards::plan::RewardPlan;
-use crate::scoring::{ChallengeKind, Fairness, Objective, Target, Threshold, TieBreak};
+use crate::scoring::{ChallengeKind, Exact, Fairness, Objective, Target, Threshold, TieBreak};
 
 /// Who competes as one line of the standings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -236,7 +236,7 @@ pub fn check(p: &Proposal<'_>) -> Vec<FieldError> {
             ))
         }
         (ChallengeKind::Incentive, Some(Target::Absolute { value, per_entrant }))
-            if *value <= 0.0 || per_entrant.values().any(|v| *v <= 0.0) =>
+            if !value.is_positive() || per_entrant.values().any(|v| !v.is_positive()) =>
         {
             errors.push(FieldError::new(
                 "target",
@@ -249,12 +249,12 @@ pub fn check(p: &Proposal<'_>) -> Vec<FieldError> {
     if let Some(plan) = &d.reward_plan {
         errors.extend(plan.check(p.kind));
     }
-    if let Some(t) = p.definition.threshold {
-        if !t.minimum.is_finite() {
+    if let Some(Target::GrowthPercent { percent }) = &d.target {
+        if *percent <= -Exact::HUNDRED {
             errors.push(FieldError::new(
-                "threshold.minimum",
+                "target.percent",
                 "range",
-                "must be a finite number",
+                "must be above -100 (the target must stay positive)",
             ));
         }
     }
@@ -334,7 +334,9 @@ mod tests {
         };
         assert_eq!(fields(&check(&p)), ["currency", "target"]);
         let mut d = definition(Objective::Units {});
-        d.target = Some(Target::GrowthPercent { percent: 5.0 });
+        d.target = Some(Target::GrowthPercent {
+            percent: Exact::from_int(5),
+        });
         d.fairness.weight_growth_by_market_share = true;
         let p = Proposal {
             kind: ChallengeKind::Competition,

@@ -261,8 +261,8 @@ pub(super) fn standings(
                 id: id.to_string(),
                 name: info.map(|i| i.name.clone()).unwrap_or_default(),
                 unit: challenge.unit.as_str().to_owned(),
-                potential_index: sector.potential_index,
-                market_share: sector.market_share,
+                potential_index: sector.potential_index.to_script(),
+                market_share: sector.market_share.to_script(),
                 region: info
                     .and_then(|i| i.region_id)
                     .map(|r| r.to_string())

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::standings::EntrantLine;
+use crate::scoring::Exact;
 
 /// Where an entrant stands in one table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Placing {
     pub rank: Option<u32>,
-    pub score: Option<f64>,
+    pub score: Option<Exact>,
     pub qualified: bool,
     pub detail: Option<String>,
 }
@@ -39,7 +40,7 @@ pub struct Change {
     /// Places gained (positive) or lost (negative); `None` unless ranked in both.
     pub rank_change: Option<i64>,
     /// Simulated score − current score; `None` unless both are defined.
-    pub score_change: Option<f64>,
+    pub score_change: Option<Exact>,
 }
 
 /// What a simulation changes, in the simulated table's order (then entrants only in the
@@ -107,7 +108,7 @@ pub fn compare(current: &[EntrantLine], simulated: &[EntrantLine]) -> Comparison
             current.as_ref().and_then(|p| p.score),
             simulated.as_ref().and_then(|p| p.score),
         ) {
-            (Some(o), Some(n)) => Some(n - o),
+            (Some(o), Some(n)) => n.checked_add(-o),
             _ => None,
         };
         let name = new
@@ -130,9 +131,9 @@ pub fn compare(current: &[EntrantLine], simulated: &[EntrantLine]) -> Comparison
 mod tests {
     use super::*;
     use crate::challenges::definition::RankingUnit;
-    use crate::scoring::{Line, Totals};
+    use crate::scoring::{Exact, Line, Totals};
 
-    fn line(id: u128, rank: Option<u32>, score: f64, qualified: bool) -> EntrantLine {
+    fn line(id: u128, rank: Option<u32>, score: i64, qualified: bool) -> EntrantLine {
         EntrantLine {
             entrant_name: format!("E{id}"),
             unit: RankingUnit::Participant,
@@ -141,14 +142,16 @@ mod tests {
             line: Line {
                 entrant_id: Uuid::from_u128(id),
                 rank,
-                raw_value: Some(score),
+                raw_value: Some(Exact::from_int(score)),
                 adjustments: Vec::new(),
-                score: Some(score),
+                score: Some(Exact::from_int(score)),
                 passed_threshold: qualified,
                 qualified,
                 target: None,
                 progress_percent: None,
                 reached: None,
+                tie_break: None,
+                tied: false,
                 totals: Totals::default(),
                 rule_qualified: None,
                 detail: None,
@@ -159,14 +162,14 @@ mod tests {
     #[test]
     fn only_changed_lines_are_listed_with_their_moves() {
         let current = vec![
-            line(1, Some(1), 30.0, true),
-            line(2, Some(2), 20.0, true),
-            line(3, Some(3), 10.0, true),
+            line(1, Some(1), 30, true),
+            line(2, Some(2), 20, true),
+            line(3, Some(3), 10, true),
         ];
         let simulated = vec![
-            line(2, Some(1), 40.0, true),
-            line(1, Some(2), 30.0, true),
-            line(3, None, 5.0, false),
+            line(2, Some(1), 40, true),
+            line(1, Some(2), 30, true),
+            line(3, None, 5, false),
         ];
         let c = compare(&current, &simulated);
         assert_eq!(
@@ -181,25 +184,22 @@ mod tests {
         assert_eq!(c.changes.len(), 3);
         assert_eq!(c.changes[0].entrant_id, Uuid::from_u128(2));
         assert_eq!(c.changes[0].rank_change, Some(1));
-        assert_eq!(c.changes[0].score_change, Some(20.0));
+        assert_eq!(c.changes[0].score_change, Some(Exact::from_int(20)));
         assert_eq!(c.changes[1].rank_change, Some(-1));
-        assert_eq!(c.changes[1].score_change, Some(0.0));
+        assert_eq!(c.changes[1].score_change, Some(Exact::from_int(0)));
         assert_eq!(c.changes[2].rank_change, None);
     }
 
     #[test]
     fn identical_tables_have_no_changes() {
-        let table = vec![line(1, Some(1), 3.0, true), line(2, Some(2), 2.0, true)];
+        let table = vec![line(1, Some(1), 3, true), line(2, Some(2), 2, true)];
         let c = compare(&table, &table);
         assert_eq!((c.entrants, c.moved, c.changes.len()), (2, 0, 0));
     }
 
     #[test]
     fn entrants_missing_from_one_side_are_changes() {
-        let c = compare(
-            &[line(1, Some(1), 3.0, true)],
-            &[line(2, Some(1), 3.0, true)],
-        );
+        let c = compare(&[line(1, Some(1), 3, true)], &[line(2, Some(1), 3, true)]);
         assert_eq!(c.entrants, 2);
         assert_eq!(c.changes.len(), 2);
         assert!(c.changes[0].current.is_none());

@@ -209,8 +209,8 @@ fn entrants<'a>(
             .as_ref()
             .and_then(|id| regions.get(id))
             .map_or(Sector::NEUTRAL, |r| Sector {
-                potential_index: r.potential_index,
-                market_share: r.market_share,
+                potential_index: r.potential_index(),
+                market_share: r.market_share(),
             })
     };
     let mut infos: HashMap<Uuid, EntrantInfo> = HashMap::new();
@@ -263,8 +263,8 @@ fn entrants<'a>(
                     region_id: Some(id),
                     organisation_id: None,
                     sector: Sector {
-                        potential_index: r.potential_index,
-                        market_share: r.market_share,
+                        potential_index: r.potential_index(),
+                        market_share: r.market_share(),
                     },
                 });
                 members.push((id, p));
@@ -339,18 +339,25 @@ fn builtin_standings(
     rules: &ScoringRules,
     entrants: &Entrants<'_>,
 ) -> Result<Vec<Line>, AppError> {
+    // Customers won are counted only where something reads them: the objective or a
+    // tie-break. Elsewhere they stay `None`, shown as null, never as a 0 not computed.
+    let count_new_customers = matches!(rules.objective, scoring::Objective::NewCustomers {})
+        || rules
+            .tie_break
+            .contains(&scoring::TieBreak::MoreNewCustomers);
     let sums = sale::totals(
         conn,
         &challenge.sale_filter_for(&rules.objective),
         challenge.period,
         challenge.baseline,
-        matches!(rules.objective, scoring::Objective::NewCustomers {}),
+        count_new_customers,
     )?;
-    let mut totals: HashMap<Uuid, scoring::Totals> = entrants
-        .infos
-        .keys()
-        .map(|id| (*id, scoring::Totals::default()))
-        .collect();
+    let empty = scoring::Totals {
+        new_customers: count_new_customers.then_some(0),
+        ..scoring::Totals::default()
+    };
+    let mut totals: HashMap<Uuid, scoring::Totals> =
+        entrants.infos.keys().map(|id| (*id, empty)).collect();
     for (entrant, p) in &entrants.members {
         if let Some(sum) = sums.get(&p.id) {
             let entry = totals.entry(*entrant).or_default();

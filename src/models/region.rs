@@ -1,4 +1,6 @@
 //! Sectors, each with its potential index (IRV) and the company's market share there.
+//! Both are stored exactly, as integers in ten-thousandths (`1.25` is `12500`); the row
+//! turns them into [`Exact`] values and back, and nothing else sees the stored form.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -7,16 +9,36 @@ use uuid::Uuid;
 use super::{contains_pattern, order_by_name_sort, ListParams};
 use crate::db::DbConnection;
 use crate::schema::regions;
+use crate::scoring::Exact;
 
 #[derive(Debug, Clone, Queryable, Insertable)]
 #[diesel(table_name = regions)]
 pub struct RegionRow {
     pub id: String,
     pub name: String,
-    pub potential_index: f64,
-    pub market_share: f64,
+    pub potential_index_e4: i64,
+    pub market_share_e4: i64,
     pub manager_id: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// An exact sector figure (at most 4 decimals) in its stored form.
+pub fn to_e4(value: Exact) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    (value.decimal() * rust_decimal::Decimal::from(10_000))
+        .trunc()
+        .to_i64()
+        .unwrap_or(i64::MAX)
+}
+
+impl RegionRow {
+    pub fn potential_index(&self) -> Exact {
+        Exact::from_parts(self.potential_index_e4, 4)
+    }
+
+    pub fn market_share(&self) -> Exact {
+        Exact::from_parts(self.market_share_e4, 4)
+    }
 }
 
 /// The changes of a region update; `None` leaves a field as it is.
@@ -24,8 +46,8 @@ pub struct RegionRow {
 #[diesel(table_name = regions)]
 pub struct RegionChanges {
     pub name: Option<String>,
-    pub potential_index: Option<f64>,
-    pub market_share: Option<f64>,
+    pub potential_index_e4: Option<i64>,
+    pub market_share_e4: Option<i64>,
     pub manager_id: Option<Option<String>>,
 }
 
@@ -33,8 +55,8 @@ impl RegionChanges {
     /// Nothing to change (diesel refuses an empty `SET`).
     pub fn is_empty(&self) -> bool {
         self.name.is_none()
-            && self.potential_index.is_none()
-            && self.market_share.is_none()
+            && self.potential_index_e4.is_none()
+            && self.market_share_e4.is_none()
             && self.manager_id.is_none()
     }
 }

@@ -383,7 +383,7 @@ pub fn totals(
                     revenue_cents: row.revenue_cents,
                     units: row.units,
                     baseline_revenue_cents: row.baseline_revenue_cents,
-                    new_customers: 0,
+                    new_customers: with_new_customers.then_some(0),
                     last_sale_at: row.last_sale_at,
                 },
             )
@@ -391,7 +391,7 @@ pub fn totals(
         .collect();
     if with_new_customers {
         for (participant, count) in new_customers(conn, filter, period)? {
-            totals.entry(participant).or_default().new_customers = count;
+            totals.entry(participant).or_default().new_customers = Some(count);
         }
     }
     Ok(totals)

@@ -51,7 +51,7 @@ pub fn movers(before: &BTreeMap<Uuid, u32>, lines: &[EntrantLine], limit: usize)
 mod tests {
     use super::*;
     use crate::challenges::definition::RankingUnit;
-    use crate::scoring::{Line, Totals};
+    use crate::scoring::{Exact, Line, Totals};
 
     fn line(id: Uuid, rank: Option<u32>) -> EntrantLine {
         EntrantLine {
@@ -62,14 +62,16 @@ mod tests {
             line: Line {
                 entrant_id: id,
                 rank,
-                raw_value: Some(1.0),
+                raw_value: Some(Exact::ONE),
                 adjustments: Vec::new(),
-                score: Some(1.0),
+                score: Some(Exact::ONE),
                 passed_threshold: true,
                 qualified: true,
                 target: None,
                 progress_percent: None,
                 reached: None,
+                tie_break: None,
+                tied: false,
                 totals: Totals::default(),
                 rule_qualified: None,
                 detail: None,

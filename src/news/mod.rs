@@ -24,6 +24,7 @@ use crate::error::AppError;
 use crate::models::news::{self as rows, Audience, NewNews, NewsRow};
 use crate::models::participant;
 use crate::scoring::objective::ValueUnit;
+use crate::scoring::Exact;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -191,20 +192,28 @@ pub fn own_entrants(conn: &mut DbConnection, participant_id: Uuid) -> Result<Vec
 
 /// A score as people read it, in the objective's unit: "34,116.75 EUR", "131.76 units",
 /// "12.5 %"; at most two decimals, thousands grouped.
-pub fn score_text(score: f64, unit: ValueUnit, currency: &str) -> String {
+pub fn score_text(score: Exact, unit: ValueUnit, currency: &str) -> String {
+    let value = score.decimal();
     match unit {
-        ValueUnit::Cents => format!("{} {currency}", grouped(score / 100.0, 2)),
-        ValueUnit::Units => format!("{} units", grouped(score, 2)),
-        ValueUnit::Customers => format!("{} customers", grouped(score, 2)),
-        ValueUnit::Percent => format!("{} %", grouped(score, 2)),
-        ValueUnit::Points => grouped(score, 2),
+        ValueUnit::Cents => format!(
+            "{} {currency}",
+            grouped(value / rust_decimal::Decimal::ONE_HUNDRED, 2)
+        ),
+        ValueUnit::Units => format!("{} units", grouped(value, 2)),
+        ValueUnit::Customers => format!("{} customers", grouped(value, 2)),
+        ValueUnit::Percent => format!("{} %", grouped(value, 2)),
+        ValueUnit::Points => grouped(value, 2),
     }
 }
 
 /// A number with thousands grouped by commas and at most `decimals` decimals (none when
-/// it is whole).
-fn grouped(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
+/// it is whole), rounded half away from zero like every derived value.
+fn grouped(value: rust_decimal::Decimal, decimals: u32) -> String {
+    let rounded = value.abs().round_dp_with_strategy(
+        decimals,
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    );
+    let text = rounded.to_string();
     let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
     let digits: Vec<char> = whole.chars().collect();
     let mut out = String::new();
@@ -219,7 +228,7 @@ fn grouped(value: f64, decimals: usize) -> String {
         out.push('.');
         out.push_str(fraction);
     }
-    if value < 0.0 && out.chars().any(|c| c != '0' && c != ',' && c != '.') {
+    if value.is_sign_negative() && out.chars().any(|c| c != '0' && c != ',' && c != '.') {
         out.insert(0, '-');
     }
     out
@@ -229,21 +238,31 @@ fn grouped(value: f64, decimals: usize) -> String {
 mod tests {
     use super::*;
 
+    fn d(text: &str) -> Exact {
+        Exact::parse(text).expect("a decimal")
+    }
+
     #[test]
     fn scores_read_in_their_unit() {
         assert_eq!(
-            score_text(3_411_675.24, ValueUnit::Cents, "EUR"),
+            score_text(d("3411675.24"), ValueUnit::Cents, "EUR"),
             "34,116.75 EUR"
         );
-        assert_eq!(score_text(131.756, ValueUnit::Units, "EUR"), "131.76 units");
-        assert_eq!(score_text(3.0, ValueUnit::Customers, "EUR"), "3 customers");
-        assert_eq!(score_text(12.5, ValueUnit::Percent, "EUR"), "12.5 %");
         assert_eq!(
-            score_text(1_234_567.0, ValueUnit::Points, "EUR"),
+            score_text(d("131.756"), ValueUnit::Units, "EUR"),
+            "131.76 units"
+        );
+        assert_eq!(
+            score_text(d("3.0"), ValueUnit::Customers, "EUR"),
+            "3 customers"
+        );
+        assert_eq!(score_text(d("12.5"), ValueUnit::Percent, "EUR"), "12.5 %");
+        assert_eq!(
+            score_text(d("1234567.0"), ValueUnit::Points, "EUR"),
             "1,234,567"
         );
-        assert_eq!(score_text(-1500.0, ValueUnit::Points, "EUR"), "-1,500");
-        assert_eq!(score_text(999.999, ValueUnit::Points, "EUR"), "1,000");
-        assert_eq!(score_text(0.0, ValueUnit::Points, "EUR"), "0");
+        assert_eq!(score_text(d("-1500.0"), ValueUnit::Points, "EUR"), "-1,500");
+        assert_eq!(score_text(d("999.999"), ValueUnit::Points, "EUR"), "1,000");
+        assert_eq!(score_text(d("0.0"), ValueUnit::Points, "EUR"), "0");
     }
 }

@@ -45,7 +45,7 @@ pub fn state_of(lines: &[EntrantLine], has_threshold: bool) -> State {
     let mut state = State::default();
     for line in lines {
         let l = &line.line;
-        if l.rank == Some(1) && l.score.is_some_and(|s| s > 0.0) {
+        if l.rank == Some(1) && l.score.is_some_and(|s| s.is_positive()) {
             state.leaders.insert(l.entrant_id);
         }
         if has_threshold && l.passed_threshold && l.raw_value.is_some() {
@@ -372,9 +372,9 @@ fn ending_soon(
 mod tests {
     use super::*;
     use crate::challenges::definition::RankingUnit;
-    use crate::scoring::{Line, Totals};
+    use crate::scoring::{Exact, Line, Totals};
 
-    fn line(rank: Option<u32>, score: f64, passed: bool, reached: Option<bool>) -> EntrantLine {
+    fn line(rank: Option<u32>, score: i64, passed: bool, reached: Option<bool>) -> EntrantLine {
         EntrantLine {
             entrant_name: format!("E{}", rank.unwrap_or(0)),
             unit: RankingUnit::Participant,
@@ -383,14 +383,16 @@ mod tests {
             line: Line {
                 entrant_id: Uuid::new_v4(),
                 rank,
-                raw_value: Some(score),
+                raw_value: Some(Exact::from_int(score)),
                 adjustments: Vec::new(),
-                score: Some(score),
+                score: Some(Exact::from_int(score)),
                 passed_threshold: passed,
                 qualified: passed,
                 target: None,
                 progress_percent: None,
                 reached,
+                tie_break: None,
+                tied: false,
                 totals: Totals::default(),
                 rule_qualified: None,
                 detail: None,
@@ -400,17 +402,14 @@ mod tests {
 
     #[test]
     fn nobody_leads_with_nothing() {
-        let lines = vec![
-            line(Some(1), 0.0, true, None),
-            line(Some(1), 0.0, true, None),
-        ];
+        let lines = vec![line(Some(1), 0, true, None), line(Some(1), 0, true, None)];
         assert!(state_of(&lines, false).leaders.is_empty());
     }
 
     #[test]
     fn a_new_leader_is_news_once() {
-        let a = line(Some(1), 10.0, true, None);
-        let b = line(Some(2), 5.0, true, None);
+        let a = line(Some(1), 10, true, None);
+        let b = line(Some(2), 5, true, None);
         let first = state_of(&[a.clone(), b.clone()], false);
         let news = changes(&State::default(), &first, std::slice::from_ref(&a));
         assert_eq!(news.len(), 1);
@@ -421,7 +420,7 @@ mod tests {
         // B overtakes A.
         let mut b2 = b.clone();
         b2.line.rank = Some(1);
-        b2.line.score = Some(20.0);
+        b2.line.score = Some(Exact::from_int(20));
         let mut a2 = a.clone();
         a2.line.rank = Some(2);
         let lines = vec![b2, a2];
@@ -433,7 +432,7 @@ mod tests {
 
     #[test]
     fn thresholds_count_only_when_the_challenge_has_one() {
-        let lines = vec![line(Some(1), 10.0, true, None)];
+        let lines = vec![line(Some(1), 10, true, None)];
         assert!(state_of(&lines, false).passed.is_empty());
         let with = state_of(&lines, true);
         assert_eq!(with.passed.len(), 1);
@@ -444,8 +443,8 @@ mod tests {
     #[test]
     fn reached_targets_are_news() {
         let lines = vec![
-            line(None, 3.0, true, Some(true)),
-            line(None, 1.0, true, Some(false)),
+            line(None, 3, true, Some(true)),
+            line(None, 1, true, Some(false)),
         ];
         let after = state_of(&lines, false);
         let news = changes(&State::default(), &after, &lines);

@@ -79,8 +79,8 @@ pub enum RewardKind {
         days: i32,
     },
     /// A discount on the next orders, in percent (distributors).
-    #[schema(example = json!({"type": "discount", "percent": 5.0}))]
-    Discount { percent: f64 },
+    #[schema(example = json!({"type": "discount", "percent": "5"}))]
+    Discount { percent: crate::scoring::Exact },
     /// A cash premium in minor units (reps).
     #[schema(example = json!({"type": "premium", "amount_cents": 50000}))]
     Premium {
@@ -110,7 +110,9 @@ impl RewardKind {
             RewardKind::PaymentTerms { days } if !(1..=365).contains(days) => {
                 vec![("kind.days", "must be 1 to 365 days")]
             }
-            RewardKind::Discount { percent } if !(*percent > 0.0 && *percent <= 100.0) => {
+            RewardKind::Discount { percent }
+                if !(percent.is_positive() && *percent <= crate::scoring::Exact::HUNDRED) =>
+            {
                 vec![("kind.percent", "must be more than 0 and at most 100")]
             }
             RewardKind::Premium { amount_cents } if *amount_cents < 1 => {

@@ -52,7 +52,7 @@ pub struct PlannedRule {
     pub version: i32,
     /// The rule's `ctx.params`.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::rules::RuleParams)]
     pub params: serde_json::Map<String, serde_json::Value>,
     /// The rewards the rule may give (its `rewards` argument).
     #[schema(min_items = 1)]

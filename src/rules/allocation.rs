@@ -20,6 +20,8 @@ use super::objective::{ChallengeContext, Context};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"participant": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "name": "Julie Moreau", "rank": 1, "score": 1000000.0, "raw_value": 1250000.0, "qualified": true}))]
+/// Scores reach allocation scripts as Rhai numbers (the exact value of the frozen line,
+/// converted once); what decides a rank was already decided on the exact value.
 pub struct StandingInput {
     /// The entrant's id (a participant, team, region or organisation).
     pub participant: String,

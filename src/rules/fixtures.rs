@@ -64,8 +64,8 @@ pub struct TestInput {
     pub rewards: Vec<RewardInput>,
     /// The challenge's parameters, `ctx.params`: an object.
     #[serde(default)]
-    #[schema(value_type = Object)]
-    pub params: Value,
+    #[schema(value_type = crate::rules::RuleParams)]
+    pub params: serde_json::Map<String, Value>,
     /// `ctx.starts_on`, default `2026-01-01`.
     #[serde(default = "first_day")]
     pub starts_on: String,
@@ -91,7 +91,7 @@ pub fn run(
     let ast = runner.compile(source, kind)?;
     let challenge = Arc::new(
         ChallengeContext::new(
-            &input.params,
+            &Value::Object(input.params.clone()),
             &input.starts_on,
             &input.ends_on,
             &input.currency,
@@ -156,6 +156,12 @@ pub fn matches(expected: &Value, actual: &Value) -> bool {
             (Some(e), Some(a)) => (e - a).abs() <= 1e-9 * e.abs().max(1.0),
             _ => e == a,
         },
+        // A score is a decimal string in the output; a case may expect it as a string or as
+        // a JSON number, compared exactly (`23.6` matches `"23.6"`, not `"23.6001"`).
+        (Value::Number(e), Value::String(a)) => {
+            let expected = crate::scoring::Exact::parse(&e.to_string());
+            expected.is_ok() && expected == crate::scoring::Exact::parse(a)
+        }
         _ => expected == actual,
     }
 }

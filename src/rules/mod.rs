@@ -23,6 +23,27 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use engine::{Limits, ScriptError};
+
+/// The schema of a rule's parameters (`ctx.params` in the script): a JSON object of any
+/// values, which the rule itself reads and checks. A named component, so that generated
+/// clients make one type of it (`Record<string, unknown>` in TypeScript).
+pub struct RuleParams;
+
+impl utoipa::PartialSchema for RuleParams {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .description(Some(
+                "A rule's parameters, `ctx.params` in the script: any JSON values by name.",
+            ))
+            .examples([serde_json::json!({"category": "espresso", "minimum": 3})])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RuleParams {}
 pub use runner::RuleRunner;
 
 /// What a rule computes.

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use super::engine::{Deadline, Limits, ScriptError};
 use super::values::{Entrant, Sales};
+use crate::scoring::Exact;
 
 /// Longest `detail` kept, in characters.
 const MAX_DETAIL_CHARS: usize = 500;
@@ -78,10 +79,11 @@ pub fn register(engine: &mut Engine) {
 
 /// What one evaluation of `score` gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"score": 42.0, "qualified": true, "detail": "42 units of ESP-01 at 7 new customers"}))]
+#[schema(example = json!({"score": "42", "qualified": true, "detail": "42 units of ESP-01 at 7 new customers"}))]
 pub struct ScoreOutput {
-    /// The raw value; `null` when undefined (the line is not ranked).
-    pub score: Option<f64>,
+    /// The raw value, rounded to 4 decimals where it leaves the script; `null` when
+    /// undefined (the line is not ranked).
+    pub score: Option<Exact>,
     /// `false` when the rule keeps the line out of the ranking.
     pub qualified: bool,
     /// The rule's own explanation of the line.
@@ -124,7 +126,7 @@ pub fn evaluate(
     read_output(result)
 }
 
-fn number(value: &Dynamic, what: &str) -> Result<Option<f64>, ScriptError> {
+fn number(value: &Dynamic, what: &str) -> Result<Option<Exact>, ScriptError> {
     let n = if value.is_unit() {
         return Ok(None);
     } else if let Ok(i) = value.as_int() {
@@ -137,13 +139,14 @@ fn number(value: &Dynamic, what: &str) -> Result<Option<f64>, ScriptError> {
             value.type_name()
         )));
     };
-    if n.is_finite() {
-        Ok(Some(n))
-    } else {
-        Err(ScriptError::general(format!(
+    if !n.is_finite() {
+        return Err(ScriptError::general(format!(
             "{what} must be finite, not {n}"
-        )))
+        )));
     }
+    Exact::from_script(n).map(Some).ok_or_else(|| {
+        ScriptError::general(format!("{what} must be between -10^15 and 10^15, not {n}"))
+    })
 }
 
 /// Reads what `score` returned.

@@ -41,6 +41,7 @@ pub struct Sale {
 /// A sale line as given in test inputs and fixtures.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RuleSaleInput)]
 #[schema(example = json!({
     "product": "ESP-01", "category": "espresso", "customer": "C-1042", "key_account": true,
     "new_customer": false, "quantity": 3, "amount": 45000, "sold_on": "2026-03-14"

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::exact::Exact;
 use super::objective::Objective;
 
 /// Which fairness adjustments a challenge applies; each is optional.
@@ -25,17 +26,17 @@ pub struct Fairness {
 /// The sector figures an entrant is judged against.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sector {
-    /// The region's potential index (IRV), > 0; 1.0 is average.
-    pub potential_index: f64,
+    /// The region's potential index (IRV), > 0; 1 is average.
+    pub potential_index: Exact,
     /// The company's market share in the region, 0 to 1.
-    pub market_share: f64,
+    pub market_share: Exact,
 }
 
 impl Sector {
     /// For entrants without a region (and distributor organisations): no adjustment.
     pub const NEUTRAL: Sector = Sector {
-        potential_index: 1.0,
-        market_share: 0.0,
+        potential_index: Exact::ONE,
+        market_share: Exact::ZERO,
     };
 }
 
@@ -51,9 +52,9 @@ pub enum AdjustmentKind {
 pub struct Adjustment {
     pub kind: AdjustmentKind,
     /// The potential index divided by, or the weight multiplied by.
-    pub factor: f64,
-    pub before: f64,
-    pub after: f64,
+    pub factor: Exact,
+    pub before: Exact,
+    pub after: Exact,
 }
 
 impl Adjustment {
@@ -72,34 +73,44 @@ impl Adjustment {
 }
 
 /// Applies the challenge's adjustments to a raw value: the steps and the final score.
+/// Each step's `after` is rounded by the one rule of [`Exact`] and is the next step's
+/// `before`, so the chain can be recomputed from what is shown. A step that would leave
+/// the range of exact decimals (beyond 28 digits, far past any real sum) is not applied.
 pub fn adjust(
-    raw: f64,
+    raw: Exact,
     objective: &Objective,
     fairness: &Fairness,
     sector: Sector,
-) -> (Vec<Adjustment>, f64) {
+) -> (Vec<Adjustment>, Exact) {
     let mut steps = Vec::new();
     let mut value = raw;
-    if fairness.divide_by_potential && !objective.is_growth() && sector.potential_index > 0.0 {
-        let after = value / sector.potential_index;
-        steps.push(Adjustment {
-            kind: AdjustmentKind::DivideByPotential,
-            factor: sector.potential_index,
-            before: value,
-            after,
-        });
-        value = after;
+    if fairness.divide_by_potential
+        && !objective.is_growth()
+        && sector.potential_index.is_positive()
+    {
+        if let Some(after) = value.checked_div(sector.potential_index) {
+            steps.push(Adjustment {
+                kind: AdjustmentKind::DivideByPotential,
+                factor: sector.potential_index,
+                before: value,
+                after,
+            });
+            value = after;
+        }
     }
-    if fairness.weight_growth_by_market_share && objective.is_growth() && value > 0.0 {
-        let factor = 1.0 + sector.market_share;
-        let after = value * factor;
-        steps.push(Adjustment {
-            kind: AdjustmentKind::WeightGrowthByMarketShare,
-            factor,
-            before: value,
-            after,
-        });
-        value = after;
+    if fairness.weight_growth_by_market_share && objective.is_growth() && value.is_positive() {
+        let weighted = Exact::ONE
+            .checked_add(sector.market_share)
+            .and_then(|factor| Some((factor, value.checked_mul(factor)?)));
+        if let Some((factor, after)) = weighted {
+            steps.push(Adjustment {
+                kind: AdjustmentKind::WeightGrowthByMarketShare,
+                factor,
+                before: value,
+                after,
+            });
+            value = after;
+        }
     }
     (steps, value)
 }
@@ -114,58 +125,83 @@ mod tests {
         weight_growth_by_market_share: true,
     };
 
+    fn d(text: &str) -> Exact {
+        Exact::parse(text).expect("a decimal")
+    }
+
+    fn sector(index: &str, share: &str) -> Sector {
+        Sector {
+            potential_index: d(index),
+            market_share: d(share),
+        }
+    }
+
     #[test]
     fn volume_is_divided_by_potential() {
-        let sector = Sector {
-            potential_index: 1.25,
-            market_share: 0.3,
-        };
-        let (steps, score) = adjust(1_250_000.0, &Objective::Revenue {}, &BOTH, sector);
-        assert_eq!(score, 1_000_000.0);
+        let (steps, score) = adjust(
+            d("1250000"),
+            &Objective::Revenue {},
+            &BOTH,
+            sector("1.25", "0.3"),
+        );
+        assert_eq!(score, d("1000000"));
         assert_eq!(steps.len(), 1, "market share does not touch volume");
         assert_eq!(steps[0].kind, AdjustmentKind::DivideByPotential);
     }
 
     #[test]
+    fn a_division_is_rounded_to_four_places_once() {
+        let (steps, score) = adjust(
+            d("1000000"),
+            &Objective::Revenue {},
+            &BOTH,
+            sector("0.7", "0"),
+        );
+        assert_eq!(score, d("1428571.4286"));
+        assert_eq!(steps[0].after, score);
+    }
+
+    #[test]
     fn positive_growth_is_weighted_by_market_share_and_negative_growth_is_not() {
-        let sector = Sector {
-            potential_index: 2.0,
-            market_share: 0.5,
-        };
-        let (steps, score) = adjust(10.0, &Objective::RevenueGrowth {}, &BOTH, sector);
-        assert_eq!(score, 15.0);
+        let s = sector("2", "0.5");
+        let (steps, score) = adjust(d("10"), &Objective::RevenueGrowth {}, &BOTH, s);
+        assert_eq!(score, d("15"));
         assert_eq!(steps.len(), 1, "potential does not touch growth");
-        let (steps, score) = adjust(-10.0, &Objective::RevenueGrowth {}, &BOTH, sector);
-        assert_eq!((steps.len(), score), (0, -10.0));
+        let (steps, score) = adjust(d("-10"), &Objective::RevenueGrowth {}, &BOTH, s);
+        assert_eq!((steps.len(), score), (0, d("-10")));
     }
 
     #[test]
     fn without_fairness_the_score_is_the_raw_value() {
-        let sector = Sector {
-            potential_index: 3.0,
-            market_share: 0.9,
-        };
-        let (steps, score) = adjust(42.0, &Objective::Units {}, &Fairness::default(), sector);
+        let (steps, score) = adjust(
+            d("42"),
+            &Objective::Units {},
+            &Fairness::default(),
+            sector("3", "0.9"),
+        );
         assert!(steps.is_empty());
-        assert_eq!(score, 42.0);
+        assert_eq!(score, d("42"));
     }
 
     proptest! {
         /// Between two equal raw values, the richer sector never gets the higher score.
         #[test]
-        fn a_richer_sector_never_scores_higher(raw in 0.0f64..1e9, poor in 0.2f64..5.0, extra in 0.0f64..5.0) {
-            let rich = poor + extra;
+        fn a_richer_sector_never_scores_higher(raw in 0i64..1_000_000_000_000, poor in 2_000i64..50_000, extra in 0i64..50_000) {
             let fairness = Fairness { divide_by_potential: true, weight_growth_by_market_share: false };
-            let (_, poor_score) = adjust(raw, &Objective::Revenue {}, &fairness, Sector { potential_index: poor, market_share: 0.0 });
-            let (_, rich_score) = adjust(raw, &Objective::Revenue {}, &fairness, Sector { potential_index: rich, market_share: 0.0 });
+            let at = |index: i64| Sector { potential_index: Exact::from_parts(index, 4), market_share: Exact::ZERO };
+            let raw = Exact::from_int(raw);
+            let (_, poor_score) = adjust(raw, &Objective::Revenue {}, &fairness, at(poor));
+            let (_, rich_score) = adjust(raw, &Objective::Revenue {}, &fairness, at(poor + extra));
             prop_assert!(rich_score <= poor_score);
         }
 
         /// Each step's `after` is the next step's `before`, and the last one is the score.
         #[test]
-        fn steps_chain_up_to_the_score(raw in -1e6f64..1e6, index in 0.1f64..5.0, share in 0.0f64..1.0, growth in any::<bool>()) {
+        fn steps_chain_up_to_the_score(raw in -1_000_000_000i64..1_000_000_000, index in 1_000i64..50_000, share in 0i64..=10_000, growth in any::<bool>()) {
             let objective = if growth { Objective::RevenueGrowth {} } else { Objective::Revenue {} };
-            let (steps, score) = adjust(raw, &objective, &BOTH, Sector { potential_index: index, market_share: share });
+            let raw = Exact::from_parts(raw, 2);
+            let s = Sector { potential_index: Exact::from_parts(index, 4), market_share: Exact::from_parts(share, 4) };
+            let (steps, score) = adjust(raw, &objective, &BOTH, s);
             let mut value = raw;
             for step in &steps {
                 prop_assert_eq!(step.before, value);

@@ -5,6 +5,7 @@
 //! ([`objective`]) → fairness adjustments ([`fairness`]) → score → threshold → target and
 //! progress (incentives) → rank among the others ([`ranking`]).
 
+pub mod exact;
 pub mod fairness;
 pub mod objective;
 pub mod ranking;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use exact::Exact;
 pub use fairness::{Adjustment, Fairness, Sector};
 pub use objective::Objective;
 pub use ranking::TieBreak;
@@ -57,11 +59,11 @@ pub enum ThresholdBasis {
 /// The minimum to be ranked (competitions) or to qualify (incentives).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"basis": "raw", "minimum": 500000}))]
+#[schema(example = json!({"basis": "raw", "minimum": "500000"}))]
 pub struct Threshold {
     pub basis: ThresholdBasis,
-    /// In the objective's unit (minor units for revenue).
-    pub minimum: f64,
+    /// In the objective's unit (minor units for revenue), compared with the exact value.
+    pub minimum: Exact,
 }
 
 /// An incentive's target.
@@ -71,21 +73,68 @@ pub enum Target {
     /// The same value for everyone, in the objective's unit, with optional values per
     /// entrant (participant, team, region or organisation id).
     Absolute {
-        value: f64,
+        value: Exact,
         #[serde(default)]
-        per_entrant: BTreeMap<Uuid, f64>,
+        #[schema(value_type = PerEntrantTargets)]
+        per_entrant: BTreeMap<Uuid, Exact>,
     },
-    /// The baseline revenue plus this percentage (revenue objectives only).
-    GrowthPercent { percent: f64 },
+    /// The baseline revenue plus this percentage (revenue objectives only): the target is
+    /// `baseline × (100 + percent) / 100` minor units, exactly (rounded to 4 decimals).
+    GrowthPercent { percent: Exact },
+}
+
+/// The schema of an incentive's individual targets: entrant id → target, a named
+/// component so that generated clients make one type of it.
+pub struct PerEntrantTargets;
+
+impl utoipa::PartialSchema for PerEntrantTargets {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        use utoipa::openapi::Ref;
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::RefOr(
+                Ref::from_schema_name("Decimal").into(),
+            )))
+            .property_names(Some(ObjectBuilder::new().schema_type(Type::String).format(
+                Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                    utoipa::openapi::schema::KnownFormat::Uuid,
+                )),
+            )))
+            .description(Some(
+                "Targets of single entrants, by participant, team, region or organisation id.",
+            ))
+            .examples([serde_json::json!({"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f": "500000"})])
+            .into()
+    }
+}
+
+impl ToSchema for PerEntrantTargets {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((Exact::name().into_owned(), Exact::schema()));
+    }
 }
 
 impl Target {
     /// The target of one entrant; `None` where a growth target has no baseline.
-    pub fn for_entrant(&self, id: Uuid, totals: &Totals) -> Option<f64> {
+    pub fn for_entrant(&self, id: Uuid, totals: &Totals) -> Option<Exact> {
         match self {
             Target::Absolute { value, per_entrant } => Some(*per_entrant.get(&id).unwrap_or(value)),
-            Target::GrowthPercent { percent } => (totals.baseline_revenue_cents > 0)
-                .then(|| totals.baseline_revenue_cents as f64 * (1.0 + percent / 100.0)),
+            Target::GrowthPercent { percent } => {
+                if totals.baseline_revenue_cents <= 0 {
+                    return None;
+                }
+                let baseline = Exact::from_int(totals.baseline_revenue_cents);
+                baseline
+                    .checked_mul(Exact::HUNDRED.checked_add(*percent)?)?
+                    .checked_div(Exact::HUNDRED)
+            }
         }
     }
 }
@@ -116,16 +165,24 @@ pub struct Line {
     /// 1-based; tied lines share a rank (1, 2, 2, 4); `None` when not ranked (below the
     /// threshold, or the value is undefined).
     pub rank: Option<u32>,
-    pub raw_value: Option<f64>,
+    pub raw_value: Option<Exact>,
     pub adjustments: Vec<Adjustment>,
-    pub score: Option<f64>,
+    pub score: Option<Exact>,
     /// The value is defined and passes the threshold (if any): the line is ranked.
     pub passed_threshold: bool,
     /// Passed the threshold (and, for incentives, reached the target).
     pub qualified: bool,
-    pub target: Option<f64>,
-    pub progress_percent: Option<f64>,
+    pub target: Option<Exact>,
+    pub progress_percent: Option<Exact>,
     pub reached: Option<bool>,
+    /// The tie-break rule that placed this line apart from a line with the same score (or
+    /// progress); `None` when no tie-break was needed, or none separated them (then they
+    /// share a rank).
+    #[serde(default)]
+    pub tie_break: Option<TieBreak>,
+    /// The line's score (or progress) equals another ranked line's.
+    #[serde(default)]
+    pub tied: bool,
     pub totals: Totals,
     /// A script objective's verdict on qualification (`None` for built-in objectives).
     #[serde(default)]
@@ -138,7 +195,7 @@ pub struct Line {
 /// What the objective measured for one entrant: a built-in's value, or a rule's output.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Measure {
-    pub raw_value: Option<f64>,
+    pub raw_value: Option<Exact>,
     /// The rule's verdict; `None` for built-in objectives.
     pub rule_qualified: Option<bool>,
     pub detail: Option<String>,
@@ -179,7 +236,7 @@ pub fn score_measured(rules: &ScoringRules, entrant: &Entrant, measure: Measure)
         .as_ref()
         .and_then(|t| t.for_entrant(entrant.id, &entrant.totals));
     let progress_percent = match (raw_value, target) {
-        (Some(raw), Some(target)) if target > 0.0 => Some(raw / target * 100.0),
+        (Some(raw), Some(target)) if target.is_positive() => Exact::percent_of(raw, target),
         _ => None,
     };
     let reached = match (raw_value, target) {
@@ -203,6 +260,8 @@ pub fn score_measured(rules: &ScoringRules, entrant: &Entrant, measure: Measure)
         target,
         progress_percent,
         reached,
+        tie_break: None,
+        tied: false,
         totals: entrant.totals,
         rule_qualified: measure.rule_qualified,
         detail: measure.detail,
@@ -278,7 +337,7 @@ pub fn explain(rules: &ScoringRules, line: &Line) -> Vec<String> {
     if let Some(target) = line.target {
         let progress = line
             .progress_percent
-            .map_or_else(String::new, |p| format!(", progress {p:.1} %"));
+            .map_or_else(String::new, |p| format!(", progress {p} %"));
         let verdict = if line.reached == Some(true) {
             "reached"
         } else {
@@ -288,9 +347,20 @@ pub fn explain(rules: &ScoringRules, line: &Line) -> Vec<String> {
     } else if rules.target.is_some() {
         steps.push("target: undefined (no baseline revenue to grow from)".to_owned());
     }
-    match line.rank {
-        Some(rank) => steps.push(format!("rank: {rank}")),
-        None => steps.push("not ranked".to_owned()),
+    let compared = match rules.kind {
+        ChallengeKind::Competition => "score",
+        ChallengeKind::Incentive => "progress",
+    };
+    match (line.rank, line.tie_break) {
+        (Some(rank), Some(rule)) => steps.push(format!(
+            "rank: {rank} (same {compared} as another line; decided by the tie-break {})",
+            rule.as_str()
+        )),
+        (Some(rank), None) if line.tied => steps.push(format!(
+            "rank: {rank} (same {compared} as another line, and the tie-breaks did not separate them: the rank is shared)"
+        )),
+        (Some(rank), None) => steps.push(format!("rank: {rank}")),
+        (None, _) => steps.push("not ranked".to_owned()),
     }
     steps
 }

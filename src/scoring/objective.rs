@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::exact::Exact;
 use super::totals::Totals;
 
 /// What a challenge measures over its period. Every amount is net of reversals (returns
@@ -23,18 +24,20 @@ pub enum Objective {
     /// Customers won: customers with net positive revenue in the period and no net
     /// positive revenue with the same entrant at any time before the period.
     NewCustomers {},
-    /// Revenue growth in percent: (period − baseline) / baseline × 100, with the baseline
-    /// period of the challenge. Undefined (not ranked) when the baseline revenue is zero or
-    /// less.
+    /// Revenue growth in percent: (period − baseline) / baseline × 100, rounded to 4
+    /// decimals, with the baseline period of the challenge. Undefined (not ranked) when the
+    /// baseline revenue is zero or less.
     RevenueGrowth {},
     /// Product placement: net units of the given products in the period.
     ProductUnits {
         #[schema(min_items = 1)]
+        #[serde(deserialize_with = "unique_ids")]
         product_ids: BTreeSet<Uuid>,
     },
     /// Product placement: net revenue of the given products in the period.
     ProductRevenue {
         #[schema(min_items = 1)]
+        #[serde(deserialize_with = "unique_ids")]
         product_ids: BTreeSet<Uuid>,
     },
     /// Net revenue with key-account customers in the period.
@@ -50,9 +53,23 @@ pub enum Objective {
         version: i32,
         /// The rule's parameters, `ctx.params` in the script.
         #[serde(default)]
-        #[schema(value_type = Object)]
+        #[schema(value_type = crate::rules::RuleParams)]
         params: serde_json::Map<String, serde_json::Value>,
     },
+}
+
+/// A set of ids given as a list: a repeated id is refused (the schema says `uniqueItems`)
+/// rather than silently merged.
+fn unique_ids<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeSet<Uuid>, D::Error> {
+    let ids = Vec::<Uuid>::deserialize(deserializer)?;
+    let set: BTreeSet<Uuid> = ids.iter().copied().collect();
+    if set.len() == ids.len() {
+        Ok(set)
+    } else {
+        Err(serde::de::Error::custom("an id is listed twice"))
+    }
 }
 
 /// The unit of an objective's raw value.
@@ -119,13 +136,15 @@ impl Objective {
 
     /// The raw value, or `None` where it is undefined (growth without a baseline, or a
     /// script objective, whose value the rule computes).
-    pub fn value(&self, totals: &Totals) -> Option<f64> {
+    pub fn value(&self, totals: &Totals) -> Option<Exact> {
         match self {
             Objective::Revenue {}
             | Objective::ProductRevenue { .. }
-            | Objective::KeyAccountRevenue {} => Some(totals.revenue_cents as f64),
-            Objective::Units {} | Objective::ProductUnits { .. } => Some(totals.units as f64),
-            Objective::NewCustomers {} => Some(totals.new_customers as f64),
+            | Objective::KeyAccountRevenue {} => Some(Exact::from_int(totals.revenue_cents)),
+            Objective::Units {} | Objective::ProductUnits { .. } => {
+                Some(Exact::from_int(totals.units))
+            }
+            Objective::NewCustomers {} => totals.new_customers.map(Exact::from_int),
             Objective::RevenueGrowth {} | Objective::KeyAccountGrowth {} => {
                 growth_percent(totals.revenue_cents, totals.baseline_revenue_cents)
             }
@@ -134,9 +153,16 @@ impl Objective {
     }
 }
 
-/// (current − baseline) / baseline × 100, undefined when the baseline is not positive.
-pub fn growth_percent(current: i64, baseline: i64) -> Option<f64> {
-    (baseline > 0).then(|| (current - baseline) as f64 / baseline as f64 * 100.0)
+/// (current − baseline) / baseline × 100, exact then rounded to 4 decimals; undefined when
+/// the baseline is not positive.
+pub fn growth_percent(current: i64, baseline: i64) -> Option<Exact> {
+    if baseline <= 0 {
+        return None;
+    }
+    Exact::percent_of(
+        Exact::from_int(current.checked_sub(baseline)?),
+        Exact::from_int(baseline),
+    )
 }
 
 #[cfg(test)]
@@ -148,7 +174,7 @@ mod tests {
             revenue_cents: revenue,
             units: 7,
             baseline_revenue_cents: baseline,
-            new_customers: 2,
+            new_customers: Some(2),
             last_sale_at: None,
         }
     }
@@ -156,14 +182,28 @@ mod tests {
     #[test]
     fn values_follow_their_definition() {
         let t = totals(15_000, 10_000);
-        assert_eq!(Objective::Revenue {}.value(&t), Some(15_000.0));
-        assert_eq!(Objective::Units {}.value(&t), Some(7.0));
-        assert_eq!(Objective::NewCustomers {}.value(&t), Some(2.0));
-        assert_eq!(Objective::RevenueGrowth {}.value(&t), Some(50.0));
+        assert_eq!(
+            Objective::Revenue {}.value(&t),
+            Some(Exact::from_int(15_000))
+        );
+        assert_eq!(Objective::Units {}.value(&t), Some(Exact::from_int(7)));
+        assert_eq!(
+            Objective::NewCustomers {}.value(&t),
+            Some(Exact::from_int(2))
+        );
+        assert_eq!(
+            Objective::RevenueGrowth {}.value(&t),
+            Some(Exact::from_int(50))
+        );
         assert_eq!(Objective::RevenueGrowth {}.value(&totals(50, 0)), None);
         assert_eq!(
             Objective::KeyAccountGrowth {}.value(&totals(50, 100)),
-            Some(-50.0)
+            Some(Exact::from_int(-50))
+        );
+        assert_eq!(
+            growth_percent(1_000_000, 700_000),
+            Exact::parse("42.8571").ok(),
+            "rounded to 4 decimals, half away from zero"
         );
     }
 

@@ -2,13 +2,18 @@
 //! (incentives), then by the declared tie-break chain. Lines still equal after the chain
 //! share a rank (1, 2, 2, 4). Lines that did not pass the threshold are not ranked and
 //! come last. Ties are listed by entrant id, so the order never depends on the input's.
+//!
+//! Scores are compared exactly ([`Exact`](super::Exact) values, already rounded by the
+//! one rule), so two lines that show the same score are tied, and two that differ are
+//! not. Each ranked line records whether it is tied with a neighbour and which tie-break
+//! rule, if any, placed it: the explanation says so.
 
 use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ChallengeKind, Line, ScoringRules};
+use super::{ChallengeKind, Exact, Line, ScoringRules};
 
 /// One rule to separate tied lines, declared up front with the challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -24,41 +29,67 @@ pub enum TieBreak {
     MoreNewCustomers,
 }
 
-/// Scores are compared to the millionth, so that float noise never splits a tie.
-fn quantized(value: Option<f64>) -> f64 {
-    value.map_or(f64::NEG_INFINITY, |v| (v * 1e6).round())
+impl TieBreak {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TieBreak::HigherRawValue => "higher_raw_value",
+            TieBreak::FirstToReach => "first_to_reach",
+            TieBreak::MoreUnits => "more_units",
+            TieBreak::MoreNewCustomers => "more_new_customers",
+        }
+    }
 }
 
-fn primary(kind: ChallengeKind, line: &Line) -> f64 {
+/// Without a value (`None`), a line comes after every line with one: `Option`'s order
+/// puts `None` first, so comparisons below read "b against a" for best first.
+fn primary(kind: ChallengeKind, line: &Line) -> Option<Exact> {
     match kind {
-        ChallengeKind::Competition => quantized(line.score),
+        ChallengeKind::Competition => line.score,
         // Without a target (a growth target without baseline) there is no progress: such
         // lines come after every line with one, never mixed with percentages.
-        ChallengeKind::Incentive => quantized(line.progress_percent),
+        ChallengeKind::Incentive => line.progress_percent,
     }
+}
+
+/// One tie-break rule between two lines, best first.
+fn break_tie(rule: TieBreak, a: &Line, b: &Line) -> Ordering {
+    match rule {
+        TieBreak::HigherRawValue => b.raw_value.cmp(&a.raw_value),
+        TieBreak::FirstToReach => match (a.totals.last_sale_at, b.totals.last_sale_at) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        },
+        TieBreak::MoreUnits => b.totals.units.cmp(&a.totals.units),
+        TieBreak::MoreNewCustomers => b.totals.new_customers.cmp(&a.totals.new_customers),
+    }
+}
+
+/// How two lines compare: the order (best first; `Equal` means tied after the whole
+/// chain), whether their primary values are equal, and the rule that separated them.
+fn compare_explained(
+    rules: &ScoringRules,
+    a: &Line,
+    b: &Line,
+) -> (Ordering, bool, Option<TieBreak>) {
+    let ordering = primary(rules.kind, b).cmp(&primary(rules.kind, a));
+    if ordering != Ordering::Equal {
+        return (ordering, false, None);
+    }
+    for &rule in &rules.tie_break {
+        let ordering = break_tie(rule, a, b);
+        if ordering != Ordering::Equal {
+            return (ordering, true, Some(rule));
+        }
+    }
+    (Ordering::Equal, true, None)
 }
 
 /// Orders two lines by primary value then the tie-break chain, best first; `Equal` means
 /// tied.
 fn compare(rules: &ScoringRules, a: &Line, b: &Line) -> Ordering {
-    let mut ordering = primary(rules.kind, b).total_cmp(&primary(rules.kind, a));
-    for rule in &rules.tie_break {
-        if ordering != Ordering::Equal {
-            break;
-        }
-        ordering = match rule {
-            TieBreak::HigherRawValue => quantized(b.raw_value).total_cmp(&quantized(a.raw_value)),
-            TieBreak::FirstToReach => match (a.totals.last_sale_at, b.totals.last_sale_at) {
-                (Some(x), Some(y)) => x.cmp(&y),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            },
-            TieBreak::MoreUnits => b.totals.units.cmp(&a.totals.units),
-            TieBreak::MoreNewCustomers => b.totals.new_customers.cmp(&a.totals.new_customers),
-        };
-    }
-    ordering
+    compare_explained(rules, a, b).0
 }
 
 /// Ranks the lines and returns them in display order.
@@ -67,21 +98,31 @@ pub fn rank(rules: &ScoringRules, lines: Vec<Line>) -> Vec<Line> {
         lines.into_iter().partition(|l| l.passed_threshold);
     ranked.sort_by(|a, b| compare(rules, a, b).then(a.entrant_id.cmp(&b.entrant_id)));
     for index in 0..ranked.len() {
-        let tied_with_previous =
-            index > 0 && compare(rules, &ranked[index - 1], &ranked[index]) == Ordering::Equal;
+        let with_previous =
+            (index > 0).then(|| compare_explained(rules, &ranked[index - 1], &ranked[index]));
+        let with_next = ranked
+            .get(index + 1)
+            .map(|next| compare_explained(rules, &ranked[index], next));
+        let tied_with_previous = with_previous.is_some_and(|(o, _, _)| o == Ordering::Equal);
         ranked[index].rank = if tied_with_previous {
             ranked[index - 1].rank
         } else {
             Some(index as u32 + 1)
         };
+        // The rule that set this line apart from an equal neighbour: the one above
+        // first (it decided this line's rank), else the one below.
+        let separated = |c: Option<(Ordering, bool, Option<TieBreak>)>| {
+            c.and_then(|(_, equal, rule)| equal.then_some(rule).flatten())
+        };
+        ranked[index].tied = with_previous.is_some_and(|(_, equal, _)| equal)
+            || with_next.is_some_and(|(_, equal, _)| equal);
+        ranked[index].tie_break = separated(with_previous).or(separated(with_next));
     }
-    others.sort_by(|a, b| {
-        quantized(b.score)
-            .total_cmp(&quantized(a.score))
-            .then(a.entrant_id.cmp(&b.entrant_id))
-    });
+    others.sort_by(|a, b| b.score.cmp(&a.score).then(a.entrant_id.cmp(&b.entrant_id)));
     for line in &mut others {
         line.rank = None;
+        line.tied = false;
+        line.tie_break = None;
     }
     ranked.extend(others);
     ranked

@@ -68,10 +68,49 @@ pub struct Totals {
     pub units: i64,
     /// Net amount in the baseline period, in minor units.
     pub baseline_revenue_cents: i64,
-    /// Customers with net positive sales in the period and none before it.
-    pub new_customers: i64,
-    /// Date of the last counted line in the period: who reached their result first.
+    /// Customers with net positive sales in the period and none before it; `null` when the
+    /// challenge does not count them (only a `new_customers` objective or a
+    /// `more_new_customers` tie-break does), never a 0 that was not computed.
+    pub new_customers: Option<i64>,
+    /// Date of the last counted line in the period: who reached their result first. RFC
+    /// 3339 in UTC (`Z`).
+    #[serde(default, with = "utc_timestamp")]
+    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     pub last_sale_at: Option<NaiveDateTime>,
+}
+
+/// Times are kept in UTC without an offset inside Podium and written with one (`Z`), as
+/// RFC 3339 asks; both forms are read, so lines frozen before this rule stay readable.
+mod utc_timestamp {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<NaiveDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(at) => serializer.serialize_some(
+                &at.and_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<NaiveDateTime>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        if let Ok(at) = DateTime::parse_from_rfc3339(&text) {
+            return Ok(Some(at.with_timezone(&Utc).naive_utc()));
+        }
+        text.parse::<NaiveDateTime>()
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Totals {
@@ -104,7 +143,7 @@ impl Totals {
                 }
             }
         }
-        totals.new_customers = count_new_customers(ledger.values().copied());
+        totals.new_customers = Some(count_new_customers(ledger.values().copied()));
         totals
     }
 
@@ -114,7 +153,10 @@ impl Totals {
             revenue_cents: self.revenue_cents + other.revenue_cents,
             units: self.units + other.units,
             baseline_revenue_cents: self.baseline_revenue_cents + other.baseline_revenue_cents,
-            new_customers: self.new_customers + other.new_customers,
+            new_customers: match (self.new_customers, other.new_customers) {
+                (Some(a), Some(b)) => Some(a + b),
+                (one, None) | (None, one) => one,
+            },
             last_sale_at: self.last_sale_at.max(other.last_sale_at),
         }
     }
@@ -190,7 +232,8 @@ mod tests {
         assert_eq!(totals.units, 5);
         assert_eq!(totals.baseline_revenue_cents, 1_000);
         assert_eq!(
-            totals.new_customers, 1,
+            totals.new_customers,
+            Some(1),
             "customer 1 was already served before"
         );
         assert_eq!(totals.last_sale_at, Some(at(199)));
@@ -204,7 +247,7 @@ mod tests {
             sale(1, 120, 1, 2_000),
         ];
         let totals = Totals::from_sales(&sales, &filter(), period(), None);
-        assert_eq!(totals.new_customers, 1);
+        assert_eq!(totals.new_customers, Some(1));
     }
 
     #[test]

@@ -74,8 +74,8 @@ impl League {
     async fn new(app: &TestApp) -> Self {
         let company = app.organisation("company").await;
         let distributor = app.organisation("distributor").await;
-        let rich_region = app.region(1.6, 0.5).await;
-        let poor_region = app.region(0.8, 0.1).await;
+        let rich_region = app.region("1.6", "0.5").await;
+        let poor_region = app.region("0.8", "0.1").await;
         let rich_rep = app
             .named_participant("Rich", company, Some(rich_region), None)
             .await;
@@ -125,9 +125,9 @@ async fn fair_standings_move_with_each_sale_and_explain_themselves() {
         ]
     );
     let poor = &page["items"][0];
-    assert_eq!(poor["raw_value"], 160_000.0);
-    assert_eq!(poor["score"], 200_000.0);
-    assert_eq!(poor["adjustments"][0]["factor"], 0.8);
+    assert_eq!(poor["raw_value"], "160000");
+    assert_eq!(poor["score"], "200000");
+    assert_eq!(poor["adjustments"][0]["factor"], "0.8");
 
     // An acknowledged sale shows in the next read.
     post_sales(&app, &admin, vec![line(league.rich_rep, "S-3", 400_000)]).await;
@@ -357,7 +357,7 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
         "name": "Ten thousand club", "kind": "incentive", "rules_text": "Reach 10,000 EUR in January.",
         "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z",
         "objective": {"type": "revenue"},
-        "target": {"type": "absolute", "value": 1000000.0, "per_entrant": {league.poor_rep.to_string(): 500000.0}},
+        "target": {"type": "absolute", "value": "1000000", "per_entrant": {league.poor_rep.to_string(): "500000"}},
     });
     let id = create_challenge(&app, body).await;
     act(&app, &admin, id, "schedule").await;
@@ -368,7 +368,7 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
         .get_json(&rich, &format!("/api/v1/challenges/{id}"))
         .await;
     assert_eq!(seen["target"]["per_entrant"], json!({}));
-    assert_eq!(seen["target"]["value"], 1_000_000.0);
+    assert_eq!(seen["target"]["value"], "1000000");
     post_sales(
         &app,
         &admin,
@@ -389,7 +389,7 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
             .expect("line")
     };
     assert_eq!(by_name("Poor")["qualified"], true);
-    assert_eq!(by_name("Poor")["progress_percent"], 120.0);
+    assert_eq!(by_name("Poor")["progress_percent"], "120");
     assert_eq!(by_name("Rich")["qualified"], false);
     assert_eq!(by_name("Rich")["reached"], false);
 
@@ -405,12 +405,13 @@ async fn an_incentive_rewards_whoever_reaches_the_target_and_teams_add_up() {
     post_sales(&app, &admin, vec![line(league.distributor_rep, "T-3", 100)]).await;
     // The company's two reps each won C-1 (2); the distributor's rep won it too (1).
     let page = standings(&app, &admin, id).await;
-    assert_eq!(page["items"][0]["raw_value"], 2.0);
+    assert_eq!(page["items"][0]["raw_value"], "2");
+    assert_eq!(page["items"][0]["totals"]["new_customers"], 2);
     assert_eq!(
         page["items"][1]["entrant"]["id"],
         league.distributor.to_string()
     );
-    assert_eq!(page["items"][1]["raw_value"], 1.0);
+    assert_eq!(page["items"][1]["raw_value"], "1");
     assert_eq!(page["items"][1]["entrant"]["unit"], "organisation");
 }
 
@@ -444,7 +445,7 @@ async fn standings_follow_renames_and_survive_disjoint_product_lists() {
         .as_array()
         .expect("items")
         .iter()
-        .all(|l| l["raw_value"] == 0.0));
+        .all(|l| l["raw_value"] == "0" && l["totals"]["new_customers"].is_null()));
 
     // A renamed organisation shows under its new name at the next read.
     let response = app

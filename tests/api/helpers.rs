@@ -267,7 +267,7 @@ impl TestApp {
     /// roles that need one) and signs them in.
     pub async fn user(&self, role: &str) -> Caller {
         let scope = match role {
-            "manager" => Some(self.region(1.0, 0.0).await),
+            "manager" => Some(self.region("1.0", "0.0").await),
             "participant" => {
                 let org = self.organisation("company").await;
                 Some(self.participant(org, None, None).await)
@@ -324,7 +324,8 @@ impl TestApp {
         .await;
     }
 
-    pub async fn region(&self, potential_index: f64, market_share: f64) -> Uuid {
+    /// A region with its potential index and market share, as decimal strings ("1.25").
+    pub async fn region(&self, potential_index: &str, market_share: &str) -> Uuid {
         let name = format!("region {}", Uuid::new_v4().simple());
         let body =
             json!({"name": name, "potential_index": potential_index, "market_share": market_share});

@@ -28,8 +28,8 @@ impl Arena {
         let company = app.organisation("company").await;
         let dist_one = app.organisation("distributor").await;
         let dist_two = app.organisation("distributor").await;
-        let region = app.region(1.0, 0.2).await;
-        let other_region = app.region(1.0, 0.2).await;
+        let region = app.region("1.0", "0.2").await;
+        let other_region = app.region("1.0", "0.2").await;
         let alice = app
             .named_participant("Alice Martin", company, Some(region), None)
             .await;
@@ -387,7 +387,7 @@ async fn the_threshold_and_the_end_coming_are_news_once() {
     let arena = Arena::new(
         &app,
         json!({
-            "threshold": {"basis": "raw", "minimum": 4000},
+            "threshold": {"basis": "raw", "minimum": "4000"},
             "starts_at": "2026-01-01T00:00:00Z",
             "ends_at": (now + chrono::Duration::hours(3)).to_rfc3339(),
         }),

@@ -36,7 +36,7 @@ async fn the_catalogue_holds_every_kind_and_refuses_bad_ones() {
         json!({"type": "voucher", "provider": "Fnac"}),
         json!({"type": "free_goods", "product_id": product["id"], "quantity": 12}),
         json!({"type": "payment_terms", "days": 30}),
-        json!({"type": "discount", "percent": 5.0}),
+        json!({"type": "discount", "percent": "5"}),
         json!({"type": "premium", "amount_cents": 50_000}),
     ];
     for (n, kind) in kinds.iter().enumerate() {
@@ -54,7 +54,7 @@ async fn the_catalogue_holds_every_kind_and_refuses_bad_ones() {
         }
     };
     let bad = [
-        (json!({"type": "discount", "percent": 0}), "kind.percent"),
+        (json!({"type": "discount", "percent": "0"}), "kind.percent"),
         (json!({"type": "payment_terms", "days": 400}), "kind.days"),
         (
             json!({"type": "premium", "amount_cents": 0}),
@@ -156,7 +156,7 @@ async fn running_challenge(app: &TestApp, admin: &Caller, plan: Value) -> String
                 "starts_at": "2026-01-01T00:00:00Z",
                 "ends_at": "2026-02-01T00:00:00Z",
                 "objective": {"type": "revenue"},
-                "threshold": {"basis": "raw", "minimum": 150000},
+                "threshold": {"basis": "raw", "minimum": "150000"},
                 "reward_plan": plan,
             }),
         )
@@ -464,7 +464,7 @@ async fn a_reward_plan_is_checked_when_it_is_set() {
             "objective": {"type": "revenue"}, "reward_plan": plan,
         });
         if kind == "incentive" {
-            body["target"] = json!({"type": "absolute", "value": 10});
+            body["target"] = json!({"type": "absolute", "value": "10"});
         }
         async move {
             app.post_as(admin, "/api/v1/challenges")

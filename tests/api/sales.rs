@@ -19,7 +19,7 @@ impl World {
     pub async fn new(app: &TestApp) -> Self {
         let company = app.organisation("company").await;
         let distributor = app.organisation("distributor").await;
-        let region = app.region(1.0, 0.2).await;
+        let region = app.region("1.0", "0.2").await;
         let rep = app.participant(company, Some(region), None).await;
         let distributor_rep = app.participant(distributor, None, None).await;
         app.espresso_and_hotel().await;
@@ -140,6 +140,7 @@ async fn a_batch_with_bad_lines_is_rejected_whole_listing_each_line() {
         [
             "sales[1].product_sku",
             "sales[2].amount_cents",
+            "sales[2].quantity",
             "sales[3].currency",
             "sales[4].sold_at",
             "sales[5].participant_id",

@@ -14,7 +14,7 @@ async fn user_total(app: &TestApp, admin: &Caller) -> i64 {
 async fn an_admin_creates_and_reads_a_user_without_ever_seeing_the_password() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let region = app.region(1.2, 0.3).await;
+    let region = app.region("1.2", "0.3").await;
     let response = app
         .post_as(&admin, "/api/v1/users")
         .json(&json!({
