@@ -176,8 +176,12 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         address,
         database_url,
+        // Idle connections are dropped before the server's 5 s keep-alive ends: a request
+        // sent after a pause (a browser screenshot) would otherwise reuse a connection the
+        // server has just closed, and fail with an incomplete message.
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("HTTP client"),
         db,
