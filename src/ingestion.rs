@@ -106,11 +106,36 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(body);
+    let headers = reader
+        .headers()
+        .map_err(|e| {
+            AppError::bad_request(
+                "invalid_body",
+                format!("the CSV header row cannot be read: {e}"),
+            )
+        })?
+        .clone();
     let mut lines = Vec::new();
     let mut errors = Vec::new();
-    for (index, record) in reader.deserialize::<SaleInput>().enumerate() {
+    for (index, record) in reader.records().enumerate() {
+        let record = record.and_then(|record| {
+            if let Some(column) = record
+                .iter()
+                .position(|field| !crate::api::json::printable(field))
+            {
+                let name = headers.get(column).unwrap_or("?");
+                errors.push(FieldError::new(
+                    format!("sales[{index}].{name}"),
+                    "control_character",
+                    "must not contain control characters (only tab, line feed and carriage return)",
+                ));
+                return Ok(None);
+            }
+            record.deserialize::<SaleInput>(Some(&headers)).map(Some)
+        });
         match record {
-            Ok(line) => lines.push(line),
+            Ok(None) => {}
+            Ok(Some(line)) => lines.push(line),
             Err(e) => errors.push(FieldError::new(
                 format!("sales[{index}]"),
                 "invalid",

@@ -93,8 +93,75 @@ pub fn finish_value(doc: &mut Value) {
     free_form_objects(doc);
     always_sent_is_required(doc);
     operations(doc);
+    printable_strings(doc);
     links(doc);
     webhooks(doc);
+}
+
+/// What [`crate::api::json::printable`] accepts, as a JSON Schema pattern: no control
+/// character (Unicode `Cc`) but tab, line feed and carriage return.
+pub const PRINTABLE: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// Every free text a request may carry (a string without a format, an enumeration or a
+/// pattern of its own, in a request body's schema or in a component one reaches) gets the
+/// [`PRINTABLE`] pattern: the server refuses control characters with 422, and the document
+/// says so where a generator can read it.
+fn printable_strings(doc: &mut Value) {
+    fn constrain(node: &mut Value) {
+        let Some(object) = node.as_object_mut() else {
+            return;
+        };
+        if object.contains_key("$ref") {
+            return;
+        }
+        let is_string = match object.get("type") {
+            Some(Value::String(t)) => t == "string",
+            Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        let constrained = ["format", "enum", "pattern", "const", "contentEncoding"]
+            .iter()
+            .any(|key| object.contains_key(*key));
+        if is_string && !constrained {
+            object.insert("pattern".into(), json!(PRINTABLE));
+        }
+        for key in ["items", "additionalProperties", "not"] {
+            if let Some(child) = object.get_mut(key) {
+                constrain(child);
+            }
+        }
+        for key in ["oneOf", "anyOf", "allOf", "prefixItems"] {
+            if let Some(Value::Array(branches)) = object.get_mut(key) {
+                branches.iter_mut().for_each(constrain);
+            }
+        }
+        if let Some(Value::Object(properties)) = object.get_mut("properties") {
+            properties.values_mut().for_each(constrain);
+        }
+    }
+    let mut roots = BTreeSet::new();
+    for operation in operations_mut(doc) {
+        if let Some(content) = operation
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(Value::as_object_mut)
+        {
+            for media in content.values_mut() {
+                if let Some(schema) = media.get_mut("schema") {
+                    references(schema, &mut roots);
+                    constrain(schema);
+                }
+            }
+        }
+    }
+    let Some(schemas) = schemas_mut(doc) else {
+        return;
+    };
+    for name in reachable(schemas, roots) {
+        if let Some(schema) = schemas.get_mut(&name) {
+            constrain(schema);
+        }
+    }
 }
 
 /// The OpenAPI 3.1 `webhooks` section: one entry per news kind, each a `POST` of a
@@ -268,6 +335,26 @@ fn operations(doc: &mut Value) {
             .and_then(|b| b.get("content"))
             .and_then(Value::as_object)
             .is_some_and(|c| c.contains_key("application/json"));
+        // An optional body (`request_body = Option<T>`) is "not required", not "may be
+        // null": a `null` body is refused like any body that is not an object.
+        for media in operation
+            .get_mut("requestBody")
+            .and_then(|b| b.get_mut("content"))
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|c| c.values_mut())
+        {
+            let unwrapped = media.get("schema").and_then(|schema| {
+                let branches = schema.get("oneOf")?.as_array()?;
+                match branches.as_slice() {
+                    [inner, null] if null == &json!({"type": "null"}) => Some(inner.clone()),
+                    _ => None,
+                }
+            });
+            if let (Some(inner), Some(media)) = (unwrapped, media.as_object_mut()) {
+                media.insert("schema".into(), inner);
+            }
+        }
         for parameter in operation
             .get_mut("parameters")
             .and_then(Value::as_array_mut)
@@ -289,6 +376,10 @@ fn operations(doc: &mut Value) {
             responses
                 .entry("415")
                 .or_insert_with(|| response_ref("UnsupportedMediaType"));
+            // Any text of a JSON body may hold a control character (`api::json::printable`).
+            responses
+                .entry("422")
+                .or_insert_with(|| response_ref("ValidationFailed"));
         }
         if !WITHOUT_DATABASE.contains(&id.as_str()) {
             responses

@@ -33,23 +33,46 @@ impl<T> Deref for Json<T> {
     }
 }
 
-/// `application/json`, or any `+json` type.
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req
-        .headers()
+/// The request's media type without parameters, lower-cased (`text/csv` for
+/// `Text/CSV; charset=utf-8`); empty when there is none. The endpoints that take more than
+/// JSON (sales as CSV, rule sources as plain text) dispatch on it.
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
+        .unwrap_or_default()
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// `application/json`, or any `+json` type.
+pub fn is_json(req: &HttpRequest) -> bool {
+    let essence = media_type(req);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Whether `text` holds no control character other than tab, line feed and carriage
+/// return. NUL cannot be stored in a PostgreSQL text column and the others have no
+/// business in names, notes or scripts: every text the API takes, whatever its media type,
+/// is refused with 422 `control_character` on the field when this is false, which keeps
+/// the two backends alike and the stored text printable.
+pub fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// The 422 for a text that is not [`printable`].
+pub fn control_character(field: &str) -> AppError {
+    AppError::invalid_field(
+        field,
+        "control_character",
+        "must not contain control characters (only tab, line feed and carriage return)",
+    )
 }
 
 /// Reads `bytes` as a `T`, naming the field at fault on failure.
@@ -70,6 +93,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             "the body must be a JSON object",
         ));
     }
+    if let Some(field) = control_character_at(&value, &mut String::new()) {
+        return Err(control_character(&field));
+    }
     integral_floats_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -86,6 +112,37 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             }
         }
     })
+}
+
+/// The path of the first string (or object key) that is not [`printable`].
+fn control_character_at(value: &serde_json::Value, path: &mut String) -> Option<String> {
+    use serde_json::Value;
+    let bad = |text: &str| !printable(text);
+    match value {
+        Value::String(text) if bad(text) => Some(path.clone()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let found = control_character_at(item, path);
+            path.truncate(len);
+            found
+        }),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            let found = if bad(key) {
+                Some(path.clone())
+            } else {
+                control_character_at(item, path)
+            };
+            path.truncate(len);
+            found
+        }),
+        _ => None,
+    }
 }
 
 /// Replaces every float with no fractional part (within ±2^53, where floats are exact
@@ -176,6 +233,21 @@ mod tests {
             Err(AppError::BadRequest { .. })
         ));
         assert!(parse::<Form>(br#"{"name": "x"}"#).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_by_field() {
+        let refused = |body: &str| match parse::<serde_json::Value>(body.as_bytes()) {
+            Err(AppError::Validation(errors)) => Some(errors[0].field.clone()),
+            _ => None,
+        };
+        assert_eq!(refused(r#"{"name": "a\u0000b"}"#).as_deref(), Some("name"));
+        assert_eq!(
+            refused(r#"{"sales": [{"x": "ok"}, {"x": "\u001b[31m"}]}"#).as_deref(),
+            Some("sales[1].x")
+        );
+        assert_eq!(refused(r#"{"source": "fn a() {\n\t1\r\n}"}"#), None);
+        assert_eq!(refused(r#"{"name": "Crème brûlée — 5 €"}"#), None);
     }
 
     #[test]

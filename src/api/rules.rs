@@ -356,25 +356,20 @@ async fn upload_version(
 
 /// The source of an upload: a JSON [`VersionForm`], or the script itself as `text/plain`.
 fn version_source(req: &HttpRequest, body: &[u8]) -> Result<String, AppError> {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/json") {
-        serde_json::from_slice::<VersionForm>(body)
-            .map(|form| form.source)
-            .map_err(|e| {
-                AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
-            })
-    } else if content_type.starts_with("text/plain") {
-        String::from_utf8(body.to_vec())
-            .map_err(|_| AppError::bad_request("invalid_body", "the script is not UTF-8"))
-    } else {
-        Err(AppError::UnsupportedMediaType(
+    match crate::api::json::media_type(req).as_str() {
+        "application/json" => crate::api::json::parse::<VersionForm>(body).map(|form| form.source),
+        "text/plain" => {
+            let source = String::from_utf8(body.to_vec())
+                .map_err(|_| AppError::bad_request("invalid_body", "the script is not UTF-8"))?;
+            if crate::api::json::printable(&source) {
+                Ok(source)
+            } else {
+                Err(crate::api::json::control_character("source"))
+            }
+        }
+        _ => Err(AppError::UnsupportedMediaType(
             "send application/json or text/plain".into(),
-        ))
+        )),
     }
 }
 

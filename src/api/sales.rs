@@ -144,23 +144,18 @@ async fn record_sales(
     }
     let key = idempotency::key_of(&req)?;
     let fingerprint = idempotency::fingerprint(&req, &body);
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = crate::api::json::media_type(&req);
     let work_pool = pool.clone();
     let principal = caller.id.to_string();
     let work = async move {
-        let lines = if content_type.starts_with("application/json") {
-            crate::api::json::parse::<SaleBatch>(&body)?.sales
-        } else if content_type.starts_with("text/csv") {
-            ingestion::parse_csv(&body)?
-        } else {
-            return Err(AppError::UnsupportedMediaType(
-                "send application/json or text/csv".into(),
-            ));
+        let lines = match content_type.as_str() {
+            "application/json" => crate::api::json::parse::<SaleBatch>(&body)?.sales,
+            "text/csv" => ingestion::parse_csv(&body)?,
+            _ => {
+                return Err(AppError::UnsupportedMediaType(
+                    "send application/json or text/csv".into(),
+                ))
+            }
         };
         let lock = lock.into_inner();
         let age = ingestion::SaleAge {

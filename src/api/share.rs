@@ -140,7 +140,7 @@ fn sharer(caller: &AuthUser) -> Result<Sharer, AppError> {
 #[utoipa::path(
     tag = "share",
     params(("id" = Uuid, Path, description = "The challenge's id")),
-    request_body = ShareLinkForm,
+    request_body = Option<ShareLinkForm>,
     responses(
         (status = 201, description = "Created", body = ShareLinkDto),
         (status = 403, response = crate::api::docs::Forbidden),
@@ -164,9 +164,7 @@ async fn create_share_link(
     let form: ShareLinkForm = if body.iter().all(u8::is_ascii_whitespace) {
         ShareLinkForm::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::bad_request("invalid_body", format!("the body cannot be read: {e}"))
-        })?
+        crate::api::json::parse(&body)?
     };
     let row = pool
         .run(move |conn| {

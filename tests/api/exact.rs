@@ -277,3 +277,66 @@ async fn the_sale_age_window_is_configurable() {
     .await;
     assert_eq!(response.status(), 201);
 }
+
+#[actix_web::test]
+async fn control_characters_are_refused_under_the_field_whatever_the_media_type() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // JSON: a NUL in a reward's name (PostgreSQL cannot store it; SQLite would).
+    let response = app
+        .post_as(&admin, "/api/v1/rewards")
+        .json(&json!({"name": "Mug\u{0}", "kind": {"type": "goods", "value_cents": 900}}))
+        .send()
+        .await
+        .expect("sent");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(fields_at_fault(&problem), ["name"]);
+    assert_eq!(problem["errors"][0]["code"], "control_character");
+    let rewards: Value = app.get_json(&admin, "/api/v1/rewards").await;
+    assert_eq!(rewards["total"], 0, "nothing was written");
+
+    // CSV: an escape character in the second row's customer reference.
+    let world = World::new(&app).await;
+    let csv = format!(
+        "participant_id,sold_at,product_sku,customer_reference,quantity,amount_cents,currency,source,external_id\n\
+         {rep},2026-01-10T09:00:00Z,ESP-200,C-1,1,100,EUR,erp,X-1\n\
+         {rep},2026-01-10T09:00:00Z,ESP-200,C-\u{1b}2,1,100,EUR,erp,X-2\n",
+        rep = world.rep
+    );
+    let response = app
+        .post_as(&admin, "/api/v1/sales")
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("sent");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(fields_at_fault(&problem), ["sales[1].customer_reference"]);
+    let sales: Value = app.get_json(&admin, "/api/v1/sales").await;
+    assert_eq!(sales["total"], 0, "nothing was written");
+
+    // Plain text: a rule source with a NUL; tabs and line breaks are fine.
+    let rule = created_id(
+        &app,
+        "/api/v1/rules",
+        json!({"name": "R", "kind": "objective"}),
+    )
+    .await;
+    let response = app
+        .post_as(&admin, &format!("/api/v1/rules/{rule}/versions"))
+        .header("content-type", "text/plain")
+        .body("fn score(participant, sales, ctx) {\n\t1\u{0}\n}\n")
+        .send()
+        .await
+        .expect("sent");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(fields_at_fault(&problem), ["source"]);
+    let response = app
+        .post_as(&admin, &format!("/api/v1/rules/{rule}/versions"))
+        .header("content-type", "text/plain")
+        .body("fn score(participant, sales, ctx) {\r\n\t1\r\n}\r\n")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status().as_u16(), 201);
+}
