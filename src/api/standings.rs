@@ -13,12 +13,12 @@ use crate::api::pagination::PageRequest;
 use crate::auth::AuthUser;
 use crate::challenges::definition::RankingUnit;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{self, Challenge, EntrantLine, StandingsCache, View};
-use crate::db::{DbConnection, Pool};
+use crate::challenges::engine::Engine;
+use crate::challenges::reading::{self, Slice};
+use crate::challenges::standings::{Challenge, EntrantLine};
+use crate::db::Pool;
 use crate::error::AppError;
-use crate::models::standing::{self, StandingFilter};
 use crate::models::utc;
-use crate::rules::RuleRunner;
 use crate::scoring::fairness::AdjustmentKind;
 use crate::scoring::objective::ValueUnit;
 use crate::scoring::{self, Adjustment, Exact, Totals};
@@ -169,94 +169,20 @@ pub struct StandingsQuery {
     pub offset: Option<i64>,
 }
 
-fn frozen_filter(view: View) -> Option<StandingFilter> {
-    match view {
-        View::All => Some(StandingFilter::default()),
-        View::Region(id) => Some(StandingFilter {
-            region_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Organisation(id) => Some(StandingFilter {
-            organisation_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Entrant(id) => Some(StandingFilter {
-            entrant_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Nothing => None,
-    }
+/// The challenge, if `caller` may see it.
+pub(crate) async fn challenge_for(
+    pool: &Pool,
+    caller: &AuthUser,
+    id: Uuid,
+) -> Result<Challenge, AppError> {
+    let caller = caller.clone();
+    pool.run(move |conn| Challenge::try_from(&visible_challenge(conn, &caller, id)?))
+        .await
 }
 
 /// Admins see why a rule failed; participants, managers and partners only that it did.
 fn rule_details_for(admin: bool, error: AppError) -> AppError {
     error.revealed_to(admin)
-}
-
-pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
-    serde_json::from_str(json).map_err(|e| {
-        AppError::internal(anyhow::anyhow!(
-            "a frozen standings line is unreadable: {e}"
-        ))
-    })
-}
-
-/// Lines of one page, the total the caller may see, and when live lines were computed.
-type LinesPage = (Vec<EntrantLine>, i64, Option<DateTime<Utc>>);
-
-/// The caller's lines of a challenge, one page, and the total.
-pub(crate) fn read_page(
-    conn: &mut DbConnection,
-    cache: &StandingsCache,
-    runner: &RuleRunner,
-    caller: &AuthUser,
-    challenge: &Challenge,
-    page: PageRequest,
-) -> Result<LinesPage, AppError> {
-    let view = standings::view_for(conn, caller, challenge)?;
-    if challenge.status.is_frozen() {
-        let Some(filter) = frozen_filter(view) else {
-            return Ok((Vec::new(), 0, None));
-        };
-        let (rows, total) = standing::page(conn, challenge.id, &filter, page.limit, page.offset)?;
-        let lines = rows
-            .iter()
-            .map(|r| parse_line(&r.line))
-            .collect::<Result<_, _>>()?;
-        return Ok((lines, total, None));
-    }
-    let table = cache.live(conn, challenge, runner)?;
-    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
-    let limit = usize::try_from(page.limit).unwrap_or(0);
-    let (lines, total) = if view == View::All {
-        (
-            table
-                .lines
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .cloned()
-                .collect(),
-            table.lines.len(),
-        )
-    } else {
-        let visible: Vec<&EntrantLine> = table.lines.iter().filter(|l| view.shows(l)).collect();
-        let total = visible.len();
-        (
-            visible
-                .into_iter()
-                .skip(offset)
-                .take(limit)
-                .cloned()
-                .collect(),
-            total,
-        )
-    };
-    Ok((
-        lines,
-        i64::try_from(total).unwrap_or(i64::MAX),
-        table.computed_at.map(utc),
-    ))
 }
 
 /// The standings of a challenge, in rank order (unranked lines last).
@@ -280,25 +206,22 @@ pub(crate) fn read_page(
 async fn list_standings(
     caller: AuthUser,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<StandingsQuery>,
 ) -> Result<web::Json<StandingsPage>, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
-    let cache = cache.into_inner();
     let admin = caller.is_admin();
-    let (challenge, lines, total, computed_at) = pool
-        .run(move |conn| {
-            let row = visible_challenge(conn, &caller, id)?;
-            let challenge = Challenge::try_from(&row)?;
-            let (lines, total, computed_at) =
-                read_page(conn, &cache, &runner, &caller, &challenge, page)?;
-            Ok((challenge, lines, total, computed_at))
-        })
+    let challenge = challenge_for(&pool, &caller, id).await?;
+    let slice = Slice {
+        limit: page.limit,
+        offset: page.offset,
+    };
+    let read = reading::page(&pool, &engine, &caller, &challenge, slice)
         .await
         .map_err(|e| rule_details_for(admin, e))?;
+    let (lines, total, computed_at) = (read.lines, read.total, read.computed_at.map(utc));
     let unit = challenge.definition.objective.unit();
     Ok(web::Json(StandingsPage {
         challenge_id: challenge.id,
@@ -334,40 +257,16 @@ async fn list_standings(
 async fn get_standing(
     caller: AuthUser,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<StandingLineDto>, AppError> {
     let (id, entrant_id) = path.into_inner();
-    let cache = cache.into_inner();
     let admin = caller.is_admin();
-    let (challenge, line) = pool
-        .run(move |conn| {
-            let row = visible_challenge(conn, &caller, id)?;
-            let challenge = Challenge::try_from(&row)?;
-            let view = standings::view_for(conn, &caller, &challenge)?;
-            let line = if challenge.status.is_frozen() {
-                let filter = StandingFilter {
-                    entrant_id: Some(entrant_id),
-                    ..StandingFilter::default()
-                };
-                let (rows, _) = standing::page(conn, id, &filter, 1, 0)?;
-                rows.first().map(|r| parse_line(&r.line)).transpose()?
-            } else {
-                cache
-                    .live(conn, &challenge, &runner)?
-                    .lines
-                    .iter()
-                    .find(|l| l.entrant_id() == entrant_id)
-                    .cloned()
-            };
-            match line {
-                Some(line) if view.shows(&line) => Ok((challenge, line)),
-                _ => Err(AppError::NotFound("standing")),
-            }
-        })
+    let challenge = challenge_for(&pool, &caller, id).await?;
+    let line = reading::line(&pool, &engine, &caller, &challenge, entrant_id)
         .await
-        .map_err(|e| rule_details_for(admin, e))?;
+        .map_err(|e| rule_details_for(admin, e))?
+        .ok_or(AppError::NotFound("standing"))?;
     let rules = challenge.scoring_rules();
     let explanation = scoring::explain(&rules, &line.line);
     let mut dto = StandingLineDto::new(line, rules.objective.unit());
