@@ -116,7 +116,7 @@ pub struct StandingLineDto {
 }
 
 impl StandingLineDto {
-    pub(crate) fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
+    pub fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
         let line = entrant.line;
         Self {
             rank: line.rank,
