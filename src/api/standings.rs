@@ -1,7 +1,7 @@
 //! `/challenges/{id}/standings`: the ranked, explained lines of a challenge, live while
 //! it runs and frozen once closed, each caller seeing only the lines of its scope.
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,11 +9,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::api::challenges::visible_challenge;
+use crate::api::export::{self, Format};
 use crate::api::pagination::PageRequest;
 use crate::auth::AuthUser;
 use crate::challenges::definition::RankingUnit;
-use crate::challenges::lifecycle::Status;
 use crate::challenges::engine::Engine;
+use crate::challenges::lifecycle::Status;
 use crate::challenges::reading::{self, Slice};
 use crate::challenges::standings::{Challenge, EntrantLine};
 use crate::db::Pool;
@@ -192,11 +193,24 @@ fn rule_details_for(admin: bool, error: AppError) -> AppError {
 /// the lines are frozen. A participant sees its own line, and every line when the
 /// challenge has `standings_visible`; a manager sees its region's lines; a partner its
 /// organisation's.
+///
+/// With `Accept: text/csv` or `Accept: application/x-ndjson`, the whole table in the
+/// caller's view (every line unless `limit`/`offset` are given), for spreadsheets and BI:
+/// CSV with a header row (`rank, entrant_id, entrant_name, unit, raw_value, value_unit,
+/// score, passed_threshold, qualified, target, progress_percent, reached, tied,
+/// tie_break, revenue_cents, units, baseline_revenue_cents, new_customers,
+/// last_sale_at`), or one `StandingLine` JSON object per line.
 #[utoipa::path(
     tag = "standings",
     params(("id" = Uuid, Path, description = "The challenge's id"), StandingsQuery),
     responses(
-        (status = 200, description = "One page of standings", body = StandingsPage),
+        (status = 200, description = "One page of standings; or the caller's whole table as CSV or NDJSON, after `Accept`",
+            content(
+                (StandingsPage = "application/json"),
+                (String = "text/csv", example = "rank,entrant_id,entrant_name,unit,raw_value,value_unit,score,passed_threshold,qualified,target,progress_percent,reached,tied,tie_break,revenue_cents,units,baseline_revenue_cents,new_customers,last_sale_at\n1,6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f,Camille Martin,participant,1250000,cents,1041666.6667,true,true,,,,false,,1250000,42,0,,2026-05-28T16:20:00Z\n"),
+                (String = "application/x-ndjson"),
+            ),
+            headers(("X-Total-Count" = i64, description = "With CSV or NDJSON: the lines the caller may see in all (the export may hold fewer with `limit`/`offset`)"))),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 422, response = crate::api::docs::ValidationFailed),
     ),
@@ -209,33 +223,53 @@ async fn list_standings(
     engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<StandingsQuery>,
-) -> Result<web::Json<StandingsPage>, AppError> {
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
+    let format = export::format_of(&req);
     let admin = caller.is_admin();
     let challenge = challenge_for(&pool, &caller, id).await?;
-    let slice = Slice {
-        limit: page.limit,
-        offset: page.offset,
+    let slice = match (format, query.limit) {
+        // An export is the whole table unless a page is asked for.
+        (Format::Csv | Format::Ndjson, None) => Slice {
+            limit: i64::MAX,
+            offset: page.offset,
+        },
+        _ => Slice {
+            limit: page.limit,
+            offset: page.offset,
+        },
     };
     let read = reading::page(&pool, &engine, &caller, &challenge, slice)
         .await
         .map_err(|e| rule_details_for(admin, e))?;
     let (lines, total, computed_at) = (read.lines, read.total, read.computed_at.map(utc));
     let unit = challenge.definition.objective.unit();
-    Ok(web::Json(StandingsPage {
-        challenge_id: challenge.id,
-        status: challenge.status,
-        frozen: challenge.status.is_frozen(),
-        computed_at,
-        items: lines
-            .into_iter()
-            .map(|l| StandingLineDto::new(l, unit))
-            .collect(),
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    let items: Vec<StandingLineDto> = lines
+        .into_iter()
+        .map(|l| StandingLineDto::new(l, unit))
+        .collect();
+    let exported = |content_type: &str, body: Vec<u8>| {
+        HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("X-Total-Count", total.to_string()))
+            .body(body)
+    };
+    Ok(match format {
+        Format::Csv => exported("text/csv; charset=utf-8", export::csv(&items)?),
+        Format::Ndjson => exported(export::NDJSON, export::ndjson(&items)?),
+        Format::Json => HttpResponse::Ok().json(StandingsPage {
+            challenge_id: challenge.id,
+            status: challenge.status,
+            frozen: challenge.status.is_frozen(),
+            computed_at,
+            items,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }),
+    })
 }
 
 /// One line with its whole explanation: raw value, each adjustment, score, threshold,

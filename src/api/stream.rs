@@ -29,14 +29,14 @@ use crate::api::news::{dtos, NewsDto};
 use crate::api::standings::StandingLineDto;
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::{account_revoked, app_data, bearer_token, still_active, AuthUser};
-use crate::challenges::lifecycle::Status;
 use crate::challenges::engine::Engine;
+use crate::challenges::lifecycle::Status;
 use crate::challenges::reading::{self, Slice};
 use crate::challenges::standings::Challenge;
-use crate::models::utc;
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::models::news::{self, NewsFilter};
+use crate::models::utc;
 use crate::news::audience_for;
 use crate::news::bus::EventBus;
 

@@ -90,7 +90,8 @@ pub struct Engine {
 /// A poisoned lock only means another thread panicked while holding it; the maps it
 /// guards stay valid (snapshots are swapped whole).
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
@@ -154,7 +155,11 @@ impl Engine {
         if reached {
             Ok(())
         } else {
-            tracing::warn!(seq, applied = self.applied(), "the standings engine is behind");
+            tracing::warn!(
+                seq,
+                applied = self.applied(),
+                "the standings engine is behind"
+            );
             Err(AppError::DatabaseUnavailable)
         }
     }
@@ -288,9 +293,9 @@ fn build(
             }
         };
     tracing::debug!(challenge = %id, ms = started.elapsed().as_millis(), "built a live table");
-    let horizon = challenge
-        .baseline
-        .map_or(challenge.period.ends_at, |b| b.ends_at.max(challenge.period.ends_at));
+    let horizon = challenge.baseline.map_or(challenge.period.ends_at, |b| {
+        b.ends_at.max(challenge.period.ends_at)
+    });
     let live = Arc::new(Live {
         outcome,
         changed_at: seq,
@@ -334,7 +339,12 @@ impl Work {
         self.touched.entry(challenge).or_default().insert(entrant);
     }
 
-    fn sales(&mut self, states: &HashMap<Uuid, State>, participants: &[Uuid], first: NaiveDateTime) {
+    fn sales(
+        &mut self,
+        states: &HashMap<Uuid, State>,
+        participants: &[Uuid],
+        first: NaiveDateTime,
+    ) {
         for (id, state) in states {
             if first >= state.horizon {
                 continue;

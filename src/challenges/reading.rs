@@ -147,7 +147,13 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
     let limit = usize::try_from(slice.limit).unwrap_or(usize::MAX);
     let (lines, total) = if view == View::All {
         (
-            table.lines.iter().skip(offset).take(limit).cloned().collect(),
+            table
+                .lines
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect(),
             table.lines.len(),
         )
     } else {

@@ -96,5 +96,8 @@ pub fn participants_with_sales(conn: &mut DbConnection, id: Uuid) -> QueryResult
         .select(sales::participant_id)
         .distinct()
         .load(conn)?;
-    Ok(ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect())
+    Ok(ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect())
 }

@@ -361,7 +361,11 @@ fn filter_sql(sql: &mut SqlText, filter: &SaleFilter) -> (String, String) {
 
 /// Binds the values of [`filter_sql`], in its order.
 fn bind_filter<'a>(
-    mut query: diesel::query_builder::BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery>,
+    mut query: diesel::query_builder::BoxedSqlQuery<
+        'a,
+        MultiBackend,
+        diesel::query_builder::SqlQuery,
+    >,
     filter: &SaleFilter,
 ) -> diesel::query_builder::BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery> {
     query = query.bind::<Text, _>(filter.currency.clone());

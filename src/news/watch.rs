@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::bus::EventBus;
 use super::{record, score_text, Draft, Kind, Subject};
-use crate::challenges::lifecycle::Status;
 use crate::challenges::engine::Engine;
+use crate::challenges::lifecycle::Status;
 use crate::challenges::standings::{Challenge, EntrantLine, Table};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;

@@ -91,8 +91,16 @@ fn essence(lines: &[Value]) -> Vec<Value> {
         .iter()
         .map(|l| {
             json!([
-                l["entrant"]["id"], l["entrant"]["name"], l["rank"], l["raw_value"], l["score"],
-                l["qualified"], l["tied"], l["tie_break"], l["progress_percent"], l["totals"]
+                l["entrant"]["id"],
+                l["entrant"]["name"],
+                l["rank"],
+                l["raw_value"],
+                l["score"],
+                l["qualified"],
+                l["tied"],
+                l["tie_break"],
+                l["progress_percent"],
+                l["totals"]
             ])
         })
         .collect()
@@ -165,8 +173,18 @@ async fn live_tables_equal_a_whole_computation_after_every_change() {
         app.region("0.8", "0.1").await,
     ];
     let teams = [
-        id_of(&app, "/api/v1/teams", json!({"name": "Nord", "organisation_id": company})).await,
-        id_of(&app, "/api/v1/teams", json!({"name": "Sud", "organisation_id": company})).await,
+        id_of(
+            &app,
+            "/api/v1/teams",
+            json!({"name": "Nord", "organisation_id": company}),
+        )
+        .await,
+        id_of(
+            &app,
+            "/api/v1/teams",
+            json!({"name": "Sud", "organisation_id": company}),
+        )
+        .await,
     ];
     app.espresso_and_hotel().await;
     let customers = ["C-1", "C-2", "C-3", "C-4"];
@@ -270,7 +288,13 @@ async fn live_tables_equal_a_whole_computation_after_every_change() {
                         let id = format!("S-{step}-{i}");
                         let amount = 100 + (random.next() % 50_000) as i64;
                         recorded.push((id.clone(), rep, amount));
-                        sale(rep, &id, random.below(31) as u32, customers[random.below(customers.len())], amount)
+                        sale(
+                            rep,
+                            &id,
+                            random.below(31) as u32,
+                            customers[random.below(customers.len())],
+                            amount,
+                        )
                     })
                     .collect();
                 send(
@@ -329,7 +353,10 @@ async fn live_tables_equal_a_whole_computation_after_every_change() {
             _ => {
                 let version = if random.below(2) == 0 { v1 } else { v2 };
                 let _ = app
-                    .post_as(&admin, &format!("/api/v1/challenges/{scripted}/rule-version"))
+                    .post_as(
+                        &admin,
+                        &format!("/api/v1/challenges/{scripted}/rule-version"),
+                    )
                     .json(&json!({"version": version, "reason": "engine test"}))
                     .send()
                     .await
@@ -360,7 +387,10 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
     app.espresso_and_hotel().await;
     let mut reps = Vec::new();
     for n in 0..20 {
-        reps.push(app.named_participant(&format!("Rep {n}"), company, None, None).await);
+        reps.push(
+            app.named_participant(&format!("Rep {n}"), company, None, None)
+                .await,
+        );
     }
     let rule = new_rule(&app, &admin, "revenue", "objective").await;
     let version = uploaded(
@@ -411,4 +441,91 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
         table.lines[0].line.score.map(|s| s.to_string()),
         Some("4200".to_owned())
     );
+}
+
+#[actix_web::test]
+async fn the_whole_table_exports_as_csv_and_ndjson_in_the_callers_view() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let company = app.organisation("company").await;
+    let north = app.region("1.0", "0.2").await;
+    let south = app.region("1.0", "0.2").await;
+    app.espresso_and_hotel().await;
+    let mut reps = Vec::new();
+    for n in 0..205 {
+        reps.push(
+            app.named_participant(&format!("Rep {n:03}"), company, Some(north), None)
+                .await,
+        );
+    }
+    let formula = app
+        .named_participant("=HYPERLINK(\"http://x\")", company, Some(south), None)
+        .await;
+    let lines: Vec<Value> = reps
+        .iter()
+        .chain([&formula])
+        .enumerate()
+        .map(|(n, rep)| sale(*rep, &format!("E-{n}"), 12, "C-1", 1_000 + n as i64))
+        .collect();
+    send(
+        &app,
+        app.post_as(&admin, "/api/v1/sales")
+            .json(&json!({"sales": lines})),
+    )
+    .await;
+    let id = start(
+        &app,
+        &admin,
+        challenge("export", json!({"starts_at": "2025-12-01T00:00:00Z"})),
+    )
+    .await;
+    let path = format!("/api/v1/challenges/{id}/standings");
+    let export = |caller: &Caller, accept: &'static str| {
+        app.get_as(caller, &path).header("accept", accept).send()
+    };
+
+    let response = export(&admin, "text/csv").await.expect("sent");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/csv"));
+    assert_eq!(response.headers()["x-total-count"], "206");
+    let text = response.text().await.expect("text");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 206, "every line, past the 200 of a page");
+    assert_eq!(&rows[0][0], "1");
+    assert_eq!(
+        &rows[0][2], "'=HYPERLINK(\"http://x\")",
+        "a formula is defused"
+    );
+    assert_eq!(&rows[0][6], "1205", "decimals as in JSON");
+
+    // NDJSON: the same lines in the same order as the JSON pages.
+    let response = export(&admin, "application/x-ndjson").await.expect("sent");
+    let text = response.text().await.expect("text");
+    let exported: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(essence(&exported), essence(&served(&app, &admin, id).await));
+
+    // A manager exports its region only.
+    let manager = app.user_scoped("manager", Some(south)).await;
+    let text = export(&manager, "text/csv")
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    // JSON stays the default.
+    let page: Value = export(&admin, "*/*")
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(50));
 }
