@@ -529,3 +529,81 @@ async fn the_whole_table_exports_as_csv_and_ndjson_in_the_callers_view() {
         .expect("JSON");
     assert_eq!(page["items"].as_array().map(Vec::len), Some(50));
 }
+
+/// Batches of two lines (one unit each for two reps) pour in while the challenge closes:
+/// the frozen table holds whole batches only, at least those acknowledged before the close
+/// was asked for and at most those acknowledged by its answer.
+#[actix_web::test]
+async fn a_close_during_ingestion_freezes_one_consistent_table() {
+    let app = Arc::new(spawn_app().await);
+    let admin = Arc::new(app.admin().await);
+    let company = app.organisation("company").await;
+    app.espresso_and_hotel().await;
+    let a = app.named_participant("A", company, None, None).await;
+    let b = app.named_participant("B", company, None, None).await;
+    let id = start(
+        &app,
+        &admin,
+        challenge("closing", json!({"objective": {"type": "units"}, "starts_at": "2025-12-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"})),
+    )
+    .await;
+    let acknowledged = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (app, admin, acknowledged, stop) = (
+            Arc::clone(&app),
+            Arc::clone(&admin),
+            Arc::clone(&acknowledged),
+            Arc::clone(&stop),
+        );
+        actix_web::rt::spawn(async move {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let mut one = |rep: Uuid, side: &str| {
+                    let mut line = sale(rep, &format!("K-{n}-{side}"), 12, "C-1", 100);
+                    line["quantity"] = json!(1);
+                    line
+                };
+                let lines = vec![one(a, "a"), one(b, "b")];
+                let response = app
+                    .post_as(&admin, "/api/v1/sales")
+                    .json(&json!({"sales": lines}))
+                    .send()
+                    .await
+                    .expect("sent");
+                assert_eq!(response.status(), 201);
+                acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                n += 1;
+            }
+        })
+    };
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+    send(
+        &app,
+        app.post_as(&admin, &format!("/api/v1/challenges/{id}/close")),
+    )
+    .await;
+    let after = acknowledged.load(std::sync::atomic::Ordering::SeqCst);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.await.expect("the writer stopped");
+    let frozen = served(&app, &admin, id).await;
+    let units = |rep: Uuid| {
+        frozen
+            .iter()
+            .find(|l| l["entrant"]["id"] == rep.to_string())
+            .and_then(|l| l["totals"]["units"].as_i64())
+            .expect("a line")
+    };
+    assert_eq!(units(a), units(b), "whole batches only");
+    assert!(
+        (before..=after).contains(&units(a)),
+        "{before} ≤ {} ≤ {after}",
+        units(a)
+    );
+    // Later sales do not move a frozen table.
+    assert!(acknowledged.load(std::sync::atomic::Ordering::SeqCst) >= after);
+    assert_eq!(served(&app, &admin, id).await, frozen);
+}
