@@ -559,7 +559,7 @@ async fn a_close_during_ingestion_freezes_one_consistent_table() {
         actix_web::rt::spawn(async move {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                let mut one = |rep: Uuid, side: &str| {
+                let one = |rep: Uuid, side: &str| {
                     let mut line = sale(rep, &format!("K-{n}-{side}"), 12, "C-1", 100);
                     line["quantity"] = json!(1);
                     line
