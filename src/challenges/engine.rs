@@ -51,6 +51,11 @@ use crate::scoring::{ranking, ScoringRules};
 /// Changes read from the log at once.
 const BATCH: i64 = 1_000;
 
+/// How long the log keeps a change, and how often an instance forgets older ones. An
+/// instance that fell further behind (stalled that long) builds its tables again.
+const KEEP: chrono::Duration = chrono::Duration::hours(1);
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
 /// How long a reader waits for the engine to apply a change before it is told to try
 /// again (503): only a stalled database makes it wait that long.
 const READ_WAIT: Duration = Duration::from_secs(10);
@@ -193,12 +198,22 @@ impl Engine {
 fn follow(engine: Weak<Engine>, woken: mpsc::Receiver<()>, poll: Duration) {
     let mut states: HashMap<Uuid, State> = HashMap::new();
     let mut applied: i64 = -1;
+    let mut pruned = std::time::Instant::now();
     loop {
         let Some(strong) = engine.upgrade() else {
             return;
         };
         if let Err(e) = catch_up(&strong, &mut states, &mut applied) {
             tracing::warn!(error = %e, "the standings engine could not read the change log");
+        }
+        if pruned.elapsed() >= PRUNE_EVERY {
+            pruned = std::time::Instant::now();
+            let forgotten = strong.pool.get().and_then(|mut conn| {
+                Ok(change::prune(&mut conn, crate::models::now() - KEEP)?)
+            });
+            if let Err(e) = forgotten {
+                tracing::warn!(error = %e, "the standings engine could not prune the change log");
+            }
         }
         drop(strong);
         match woken.recv_timeout(poll) {

@@ -145,16 +145,21 @@ impl Watcher {
     pub async fn run(self) {
         let mut seen = Seen::new();
         let mut changed = self.bus.subscribe();
+        // While tables change continuously, one look per this much time at most.
+        let least = self.settings.interval.min(Duration::from_millis(200));
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(self.settings.interval) => {}
                 // A changed table (or a lag, which says the same): look now.
                 _ = changed.recv() => {}
             }
+            // What else changed meanwhile is seen by this one look.
+            while changed.try_recv().is_ok() {}
             match self.tick(seen.clone()).await {
                 Ok(next) => seen = next,
                 Err(e) => tracing::warn!(error = %e, "the news watcher could not look"),
             }
+            tokio::time::sleep(least).await;
         }
     }
 
@@ -220,6 +225,17 @@ pub fn observe(
     now: NaiveDateTime,
     snapshot_every: chrono::Duration,
 ) -> Result<usize, AppError> {
+    // Most changes move scores, not who leads or qualifies: answered by a read, so the
+    // watcher takes the write lock (SQLite's only one) only when there is something to
+    // remember.
+    if let Some(row) = rows::find(conn, challenge.id)? {
+        let after = state_of(&table.lines, challenge.definition.threshold.is_some());
+        let snapshot_due = rows::latest_snapshot_time(conn, challenge.id)?
+            .is_none_or(|last| now - last >= snapshot_every);
+        if row.change_seq >= seq || (remembered(&row)? == after && !snapshot_due) {
+            return Ok(0);
+        }
+    }
     conn.write_transaction(|conn| {
         rows::lock(conn, challenge.id)?;
         let row = rows::find_or_create(conn, challenge.id, now)?;

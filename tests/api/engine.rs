@@ -607,3 +607,31 @@ async fn a_close_during_ingestion_freezes_one_consistent_table() {
     assert!(acknowledged.load(std::sync::atomic::Ordering::SeqCst) >= after);
     assert_eq!(served(&app, &admin, id).await, frozen);
 }
+
+/// The log forgets old changes but keeps its position (the last change), so numbering
+/// goes on and an instance that fell behind the pruned part builds again.
+#[actix_web::test]
+async fn pruning_keeps_the_position_of_the_log() {
+    use podium::models::change::{self, Change};
+    let app = spawn_app().await;
+    let mut conn = app.connect();
+    let mut last = 0;
+    for _ in 0..3 {
+        last = conn
+            .write_transaction(|conn| change::record(conn, &Change::Everything))
+            .expect("recorded");
+    }
+    let removed = change::prune(&mut conn, podium::models::now() + chrono::Duration::hours(1))
+        .expect("pruned");
+    assert!(removed >= 2, "{removed}");
+    assert_eq!(change::latest(&mut conn).expect("latest"), last);
+    assert_eq!(change::oldest(&mut conn).expect("oldest"), Some(last));
+    let next = conn
+        .write_transaction(|conn| change::record(conn, &Change::Everything))
+        .expect("recorded");
+    assert_eq!(next, last + 1, "numbering goes on after a prune");
+    // The server's engine still serves (it applied or rebuilt).
+    let admin = app.admin().await;
+    let page: Value = app.get_json(&admin, "/api/v1/challenges").await;
+    assert_eq!(page["total"], 0);
+}
