@@ -454,7 +454,7 @@ async fn simulate(
             let (current, current_error) = if challenge.status.is_frozen() {
                 let lines = standing::all(conn, id)?
                     .iter()
-                    .map(|r| parse_line(&r.line))
+                    .map(|r| parse_line(&r.line).map(std::sync::Arc::new))
                     .collect::<Result<Vec<_>, _>>()?;
                 (lines, None)
             } else {

@@ -388,8 +388,8 @@ fn page_of(
     let view = region.map_or(View::All, View::Region);
     // The first lines of the view only: a large table is neither copied nor read whole.
     let live;
-    let frozen: Vec<EntrantLine>;
-    let lines: &[EntrantLine] = match challenge.status {
+    let frozen: Vec<std::sync::Arc<EntrantLine>>;
+    let lines: &[std::sync::Arc<EntrantLine>] = match challenge.status {
         Status::Draft | Status::Scheduled => &[],
         Status::Running => {
             live = crate::challenges::reading::live_table_on(conn, engine, &challenge)?;
@@ -404,7 +404,7 @@ fn page_of(
             let (rows, _) = standing::page(conn, challenge.id, &filter, limit, 0)?;
             frozen = rows
                 .iter()
-                .map(|r| crate::challenges::reading::parse_line(&r.line))
+                .map(|r| crate::challenges::reading::parse_line(&r.line).map(std::sync::Arc::new))
                 .collect::<Result<_, _>>()?;
             &frozen
         }

@@ -208,9 +208,10 @@ fn follow(engine: Weak<Engine>, woken: mpsc::Receiver<()>, poll: Duration) {
         }
         if pruned.elapsed() >= PRUNE_EVERY {
             pruned = std::time::Instant::now();
-            let forgotten = strong.pool.get().and_then(|mut conn| {
-                Ok(change::prune(&mut conn, crate::models::now() - KEEP)?)
-            });
+            let forgotten = strong
+                .pool
+                .get()
+                .and_then(|mut conn| Ok(change::prune(&mut conn, crate::models::now() - KEEP)?));
             if let Err(e) = forgotten {
                 tracing::warn!(error = %e, "the standings engine could not prune the change log");
             }
@@ -298,7 +299,8 @@ fn build(
         match standings::compute_part(conn, &challenge, &rules, &engine.runner, None) {
             Ok(part) => {
                 let member_of = part.members.iter().map(|(e, p)| (*p, *e)).collect();
-                (Ok(table(part.lines)), member_of)
+                let lines = part.lines.into_iter().map(Arc::new).collect();
+                (Ok(table(lines)), member_of)
             }
             Err(AppError::RuleFailed { failure, .. }) => (Err(failure), HashMap::new()),
             Err(other) => {
@@ -330,7 +332,7 @@ fn build(
     Ok(())
 }
 
-fn table(lines: Vec<EntrantLine>) -> Arc<Table> {
+fn table(lines: Vec<Arc<EntrantLine>>) -> Arc<Table> {
     Arc::new(Table {
         lines,
         computed_at: Some(crate::models::now()),
@@ -512,7 +514,17 @@ fn update(
     state
         .member_of
         .extend(part.members.iter().map(|(entrant, p)| (*p, *entrant)));
-    let mut lines: Vec<EntrantLine> = Vec::with_capacity(previous.lines.len() + part.lines.len());
+    // Every line that did not change is the previous table's own (a pointer); a
+    // recomputed line equal to the one it replaces is the old one too, so an unchanged
+    // table is recognised by pointers alone.
+    let old: HashMap<Uuid, &Arc<EntrantLine>> = previous
+        .lines
+        .iter()
+        .filter(|line| entrants.contains(&line.entrant_id()))
+        .map(|line| (line.entrant_id(), line))
+        .collect();
+    let mut lines: Vec<Arc<EntrantLine>> =
+        Vec::with_capacity(previous.lines.len() + part.lines.len());
     lines.extend(
         previous
             .lines
@@ -520,9 +532,29 @@ fn update(
             .filter(|line| !entrants.contains(&line.entrant_id()))
             .cloned(),
     );
-    lines.extend(part.lines);
+    lines.extend(part.lines.into_iter().map(|mut line| {
+        match old.get(&line.entrant_id()) {
+            Some(old) => {
+                // Compared without the rank fields, which ranking sets below.
+                line.line.rank = old.line.rank;
+                line.line.tied = old.line.tied;
+                line.line.tie_break = old.line.tie_break;
+                if ***old == line {
+                    Arc::clone(old)
+                } else {
+                    Arc::new(line)
+                }
+            }
+            None => Arc::new(line),
+        }
+    }));
     let lines = ranking::rank(&state.rules, lines);
-    if lines == previous.lines {
+    let unchanged = lines.len() == previous.lines.len()
+        && lines
+            .iter()
+            .zip(&previous.lines)
+            .all(|(a, b)| Arc::ptr_eq(a, b));
+    if unchanged {
         return Ok(());
     }
     let live = Arc::new(Live {

@@ -152,7 +152,7 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
                 .iter()
                 .skip(offset)
                 .take(limit)
-                .cloned()
+                .map(|line| EntrantLine::clone(line))
                 .collect(),
             table.lines.len(),
         )
@@ -161,7 +161,7 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
         let mut lines = Vec::new();
         for line in table.lines.iter().filter(|l| view.shows(l)) {
             if total >= offset && lines.len() < limit {
-                lines.push(line.clone());
+                lines.push(EntrantLine::clone(line));
             }
             total += 1;
         }
@@ -214,5 +214,5 @@ pub async fn line(
         .lines
         .iter()
         .find(|l| l.entrant_id() == entrant_id && view.shows(l))
-        .cloned())
+        .map(|line| EntrantLine::clone(line)))
 }

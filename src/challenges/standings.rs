@@ -6,6 +6,7 @@
 //! Frozen tables are read back from `standing_lines` once a challenge is closed.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -203,10 +204,21 @@ impl scoring::ranking::Ranked for EntrantLine {
     }
 }
 
-/// A computed standings table, in display order.
+/// A shared line is copied only when ranking changes it.
+impl scoring::ranking::Ranked for Arc<EntrantLine> {
+    fn line(&self) -> &Line {
+        &self.line
+    }
+    fn line_mut(&mut self) -> &mut Line {
+        &mut Arc::make_mut(self).line
+    }
+}
+
+/// A computed standings table, in display order. Lines are shared: a live table that
+/// changes keeps every line that did not, so the next table costs pointers, not copies.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub lines: Vec<EntrantLine>,
+    pub lines: Vec<Arc<EntrantLine>>,
     /// When it was computed (UTC).
     pub computed_at: Option<NaiveDateTime>,
 }
@@ -344,7 +356,7 @@ pub fn compute_with(
 ) -> Result<Table, AppError> {
     let part = compute_part(conn, challenge, rules, runner, None)?;
     Ok(Table {
-        lines: part.lines,
+        lines: part.lines.into_iter().map(Arc::new).collect(),
         computed_at: Some(crate::models::now()),
     })
 }

@@ -41,7 +41,7 @@ pub struct State {
 /// The state a table shows. A leader is ranked first with a positive score (before the
 /// first sale everybody is "first" with nothing); passing the threshold counts only when
 /// the challenge has one.
-pub fn state_of(lines: &[EntrantLine], has_threshold: bool) -> State {
+pub fn state_of(lines: &[Arc<EntrantLine>], has_threshold: bool) -> State {
     let mut state = State::default();
     for line in lines {
         let l = &line.line;
@@ -63,7 +63,7 @@ pub fn state_of(lines: &[EntrantLine], has_threshold: bool) -> State {
 pub fn changes<'a>(
     before: &State,
     after: &State,
-    lines: &'a [EntrantLine],
+    lines: &'a [Arc<EntrantLine>],
 ) -> Vec<(Kind, &'a EntrantLine)> {
     let mut found = Vec::new();
     for (kind, was, is) in [
@@ -74,7 +74,7 @@ pub fn changes<'a>(
         for line in lines {
             let id = line.entrant_id();
             if is.contains(&id) && !was.contains(&id) {
-                found.push((kind, line));
+                found.push((kind, &**line));
             }
         }
     }
@@ -287,7 +287,7 @@ fn ids_json(ids: &BTreeSet<Uuid>) -> Result<String, AppError> {
 /// The ranks of a table, for a later digest.
 fn snapshot(
     challenge_id: Uuid,
-    lines: &[EntrantLine],
+    lines: &[Arc<EntrantLine>],
     now: NaiveDateTime,
 ) -> Result<SnapshotRow, AppError> {
     let ranks: BTreeMap<Uuid, u32> = lines
@@ -346,8 +346,13 @@ mod tests {
     use crate::challenges::definition::RankingUnit;
     use crate::scoring::{Exact, Line, Totals};
 
-    fn line(rank: Option<u32>, score: i64, passed: bool, reached: Option<bool>) -> EntrantLine {
-        EntrantLine {
+    fn line(
+        rank: Option<u32>,
+        score: i64,
+        passed: bool,
+        reached: Option<bool>,
+    ) -> Arc<EntrantLine> {
+        Arc::new(EntrantLine {
             entrant_name: format!("E{}", rank.unwrap_or(0)),
             unit: RankingUnit::Participant,
             region_id: None,
@@ -369,7 +374,7 @@ mod tests {
                 rule_qualified: None,
                 detail: None,
             },
-        }
+        })
     }
 
     #[test]
@@ -390,12 +395,12 @@ mod tests {
         let lines = vec![a.clone(), b.clone()];
         assert!(changes(&first, &state_of(&lines, false), &lines).is_empty());
         // B overtakes A.
-        let mut b2 = b.clone();
+        let mut b2 = EntrantLine::clone(&b);
         b2.line.rank = Some(1);
         b2.line.score = Some(Exact::from_int(20));
-        let mut a2 = a.clone();
+        let mut a2 = EntrantLine::clone(&a);
         a2.line.rank = Some(2);
-        let lines = vec![b2, a2];
+        let lines = vec![Arc::new(b2), Arc::new(a2)];
         let after = state_of(&lines, false);
         let news = changes(&first, &after, &lines);
         assert_eq!(news.len(), 1);

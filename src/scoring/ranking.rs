@@ -136,21 +136,30 @@ pub fn rank<T: Ranked>(rules: &ScoringRules, lines: Vec<T>) -> Vec<T> {
         let separated = |c: Option<(Ordering, bool, Option<TieBreak>)>| {
             c.and_then(|(_, equal, rule)| equal.then_some(rule).flatten())
         };
-        let line = ranked[index].line_mut();
-        line.rank = rank;
-        line.tied = with_previous.is_some_and(|(_, equal, _)| equal)
+        let tied = with_previous.is_some_and(|(_, equal, _)| equal)
             || with_next.is_some_and(|(_, equal, _)| equal);
-        line.tie_break = separated(with_previous).or(separated(with_next));
+        let tie_break = separated(with_previous).or(separated(with_next));
+        // Written only when different: a shared line is copied only if its rank moved.
+        let current = ranked[index].line();
+        if (current.rank, current.tied, current.tie_break) != (rank, tied, tie_break) {
+            let line = ranked[index].line_mut();
+            line.rank = rank;
+            line.tied = tied;
+            line.tie_break = tie_break;
+        }
     }
     others.sort_by(|a, b| {
         let (a, b) = (a.line(), b.line());
         b.score.cmp(&a.score).then(a.entrant_id.cmp(&b.entrant_id))
     });
     for line in &mut others {
-        let line = line.line_mut();
-        line.rank = None;
-        line.tied = false;
-        line.tie_break = None;
+        let current = line.line();
+        if (current.rank, current.tied, current.tie_break) != (None, false, None) {
+            let line = line.line_mut();
+            line.rank = None;
+            line.tied = false;
+            line.tie_break = None;
+        }
     }
     ranked.extend(others);
     ranked

@@ -142,6 +142,7 @@ fn from_scratch(app: &TestApp, runner: &podium::rules::RuleRunner, id: Uuid) -> 
         .lines
         .into_iter()
         .map(|line| {
+            let line = podium::challenges::standings::EntrantLine::clone(&line);
             serde_json::to_value(podium::api::standings::StandingLineDto::new(line, unit))
                 .expect("JSON")
         })
@@ -621,8 +622,11 @@ async fn pruning_keeps_the_position_of_the_log() {
             .write_transaction(|conn| change::record(conn, &Change::Everything))
             .expect("recorded");
     }
-    let removed = change::prune(&mut conn, podium::models::now() + chrono::Duration::hours(1))
-        .expect("pruned");
+    let removed = change::prune(
+        &mut conn,
+        podium::models::now() + chrono::Duration::hours(1),
+    )
+    .expect("pruned");
     assert!(removed >= 2, "{removed}");
     assert_eq!(change::latest(&mut conn).expect("latest"), last);
     assert_eq!(change::oldest(&mut conn).expect("oldest"), Some(last));
