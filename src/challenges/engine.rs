@@ -235,21 +235,27 @@ fn catch_up(
 ) -> Result<(), AppError> {
     let mut conn = engine.pool.get()?;
     let conn: &mut DbConnection = &mut conn;
-    // The log was pruned past what this instance applied: build again.
-    let behind = *applied >= 0 && change::oldest(conn)?.is_some_and(|oldest| oldest > *applied + 1);
-    if *applied < 0 || behind {
-        // Read before building: a change committed during the build is applied after it
-        // (applying it again is harmless, see the module's notes).
-        let start = change::latest(conn)?;
-        build_all(engine, conn, states, start)?;
-        *applied = start;
-        engine.applied.send_replace(start);
-    }
+    let mut build = *applied < 0;
     loop {
+        if build {
+            // Read before building: a change committed during the build is applied after
+            // it (applying it again is harmless, see the module's notes).
+            let start = change::latest(conn)?;
+            build_all(engine, conn, states, start)?;
+            *applied = start;
+            engine.applied.send_replace(start);
+        }
         let batch = change::after(conn, *applied, BATCH)?;
         let Some(&(last, _)) = batch.last() else {
             return Ok(());
         };
+        // A number skipped is usually a rolled-back write; but when the log no longer
+        // holds the change after the last one applied, it was pruned: build again.
+        build = batch[0].0 > *applied + 1
+            && change::oldest(conn)?.is_some_and(|oldest| oldest > *applied + 1);
+        if build {
+            continue;
+        }
         apply(engine, conn, states, &batch, last)?;
         *applied = last;
         engine.applied.send_replace(last);
