@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::api::news::{dtos, NewsDto, NewsEntrant};
-use crate::api::standings::challenge_for;
+use crate::api::standings::visible;
 use crate::auth::AuthUser;
 use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
@@ -140,11 +140,11 @@ async fn get_digest(
     }
     let format = query.format.unwrap_or_default();
     let admin = caller.is_admin();
-    let challenge = challenge_for(&pool, &caller, id).await?;
-    let lines = reading::page(&pool, &engine, &caller, &challenge, Slice::ALL)
-        .await
-        .map_err(|e| e.revealed_to(admin))?
-        .lines;
+    let (challenge, page) =
+        reading::page(&pool, &engine, &caller, visible(&caller, id), Slice::ALL)
+            .await
+            .map_err(|e| e.revealed_to(admin))?;
+    let lines = page.lines;
     let digest = pool
         .run(move |conn| {
             let before: BTreeMap<Uuid, u32> = match watch::snapshot_at(conn, id, since.naive_utc())?

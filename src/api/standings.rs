@@ -17,7 +17,7 @@ use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
 use crate::challenges::reading::{self, Slice};
 use crate::challenges::standings::{Challenge, EntrantLine};
-use crate::db::Pool;
+use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::utc;
 use crate::scoring::fairness::AdjustmentKind;
@@ -170,15 +170,13 @@ pub struct StandingsQuery {
     pub offset: Option<i64>,
 }
 
-/// The challenge, if `caller` may see it.
-pub(crate) async fn challenge_for(
-    pool: &Pool,
+/// Finds a challenge for a read, if `caller` may see it.
+pub(crate) fn visible(
     caller: &AuthUser,
     id: Uuid,
-) -> Result<Challenge, AppError> {
+) -> impl FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static {
     let caller = caller.clone();
-    pool.run(move |conn| Challenge::try_from(&visible_challenge(conn, &caller, id)?))
-        .await
+    move |conn| Challenge::try_from(&visible_challenge(conn, &caller, id)?)
 }
 
 /// Admins see why a rule failed; participants, managers and partners only that it did.
@@ -229,7 +227,6 @@ async fn list_standings(
     let page = PageRequest::parse(query.limit, query.offset)?;
     let format = export::format_of(&req);
     let admin = caller.is_admin();
-    let challenge = challenge_for(&pool, &caller, id).await?;
     let slice = match (format, query.limit) {
         // An export is the whole table unless a page is asked for.
         (Format::Csv | Format::Ndjson, None) => Slice {
@@ -241,7 +238,7 @@ async fn list_standings(
             offset: page.offset,
         },
     };
-    let read = reading::page(&pool, &engine, &caller, &challenge, slice)
+    let (challenge, read) = reading::page(&pool, &engine, &caller, visible(&caller, id), slice)
         .await
         .map_err(|e| rule_details_for(admin, e))?;
     let (lines, total, computed_at) = (read.lines, read.total, read.computed_at.map(utc));
@@ -296,11 +293,11 @@ async fn get_standing(
 ) -> Result<web::Json<StandingLineDto>, AppError> {
     let (id, entrant_id) = path.into_inner();
     let admin = caller.is_admin();
-    let challenge = challenge_for(&pool, &caller, id).await?;
-    let line = reading::line(&pool, &engine, &caller, &challenge, entrant_id)
-        .await
-        .map_err(|e| rule_details_for(admin, e))?
-        .ok_or(AppError::NotFound("standing"))?;
+    let (challenge, line) =
+        reading::line(&pool, &engine, &caller, visible(&caller, id), entrant_id)
+            .await
+            .map_err(|e| rule_details_for(admin, e))?;
+    let line = line.ok_or(AppError::NotFound("standing"))?;
     let rules = challenge.scoring_rules();
     let explanation = scoring::explain(&rules, &line.line);
     let mut dto = StandingLineDto::new(line, rules.objective.unit());

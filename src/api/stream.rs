@@ -307,19 +307,17 @@ impl Follower {
         let id = self.challenge_id;
         let cursor = self.cursor;
         let limit = self.limit;
-        let challenge = {
+        let load = {
             let caller = caller.clone();
-            self.pool
-                .run(move |conn| {
-                    if !still_active(conn, &caller)? {
-                        return Err(account_revoked());
-                    }
-                    Challenge::try_from(&visible_challenge(conn, &caller, id)?)
-                })
-                .await?
+            move |conn: &mut crate::db::DbConnection| {
+                if !still_active(conn, &caller)? {
+                    return Err(account_revoked());
+                }
+                Challenge::try_from(&visible_challenge(conn, &caller, id)?)
+            }
         };
         let top = Slice { limit, offset: 0 };
-        let page = reading::page(&self.pool, &self.engine, &caller, &challenge, top).await?;
+        let (challenge, page) = reading::page(&self.pool, &self.engine, &caller, load, top).await?;
         let (lines, total, computed_at) = (page.lines, page.total, page.computed_at.map(utc));
         self.pool
             .run(move |conn| {

@@ -96,25 +96,33 @@ pub fn live_table_on(
     standings::compute(conn, challenge, engine.runner()).map(Arc::new)
 }
 
-/// One page of what `caller` may see of a challenge's standings.
-pub async fn page(
+/// One page of what `caller` may see of a challenge's standings, with the challenge.
+///
+/// `load` finds the challenge and checks that the caller may see it (the access rules'
+/// part): it runs in the same database round trip as the rest of the read (the view, the
+/// frozen page or the log's position), so a live page costs one trip to the database and
+/// a slice of the engine's table.
+pub async fn page<L>(
     pool: &Pool,
     engine: &Engine,
     caller: &AuthUser,
-    challenge: &Challenge,
+    load: L,
     slice: Slice,
-) -> Result<LinesPage, AppError> {
-    let frozen = challenge.status.is_frozen();
-    let (view, seq, frozen_page) = {
-        let caller = caller.clone();
-        let challenge = challenge.clone();
-        pool.run(move |conn| {
+) -> Result<(Challenge, LinesPage), AppError>
+where
+    L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
+{
+    let caller = caller.clone();
+    let (challenge, view, seq, frozen_page) = pool
+        .run(move |conn| {
+            let challenge = load(conn)?;
             let view = standings::view_for(conn, &caller, &challenge)?;
-            if !frozen {
-                return Ok((view, change::latest(conn)?, None));
+            if !challenge.status.is_frozen() {
+                let seq = change::latest(conn)?;
+                return Ok((challenge, view, seq, None));
             }
             let Some(filter) = frozen_filter(view) else {
-                return Ok((view, 0, Some(LinesPage::default())));
+                return Ok((challenge, view, 0, Some(LinesPage::default())));
             };
             let (rows, total) =
                 standing::page(conn, challenge.id, &filter, slice.limit, slice.offset)?;
@@ -122,23 +130,20 @@ pub async fn page(
                 .iter()
                 .map(|r| parse_line(&r.line))
                 .collect::<Result<_, _>>()?;
-            Ok((
-                view,
-                0,
-                Some(LinesPage {
-                    lines,
-                    total,
-                    computed_at: None,
-                }),
-            ))
+            let page = LinesPage {
+                lines,
+                total,
+                computed_at: None,
+            };
+            Ok((challenge, view, 0, Some(page)))
         })
-        .await?
-    };
+        .await?;
     if let Some(page) = frozen_page {
-        return Ok(page);
+        return Ok((challenge, page));
     }
     let table = engine.live(challenge.id, seq).await?;
-    Ok(slice_of(&table, view, slice))
+    let page = slice_of(&table, view, slice);
+    Ok((challenge, page))
 }
 
 /// The lines of `table` that `view` shows, sliced.
@@ -174,45 +179,44 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
     }
 }
 
-/// One entrant's line, if `caller` may see it.
-pub async fn line(
+/// One entrant's line, if `caller` may see it, with the challenge (`load` as for
+/// [`page`]).
+pub async fn line<L>(
     pool: &Pool,
     engine: &Engine,
     caller: &AuthUser,
-    challenge: &Challenge,
+    load: L,
     entrant_id: Uuid,
-) -> Result<Option<EntrantLine>, AppError> {
-    if challenge.status.is_frozen() {
-        let caller = caller.clone();
-        let challenge = challenge.clone();
-        return pool
-            .run(move |conn| {
-                let view = standings::view_for(conn, &caller, &challenge)?;
-                let filter = StandingFilter {
-                    entrant_id: Some(entrant_id),
-                    ..StandingFilter::default()
-                };
-                let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
-                let line = rows.first().map(|r| parse_line(&r.line)).transpose()?;
-                Ok(line.filter(|l| view.shows(l)))
-            })
-            .await;
-    }
-    let (view, seq) = {
-        let caller = caller.clone();
-        let challenge = challenge.clone();
-        pool.run(move |conn| {
-            Ok((
-                standings::view_for(conn, &caller, &challenge)?,
-                change::latest(conn)?,
-            ))
+) -> Result<(Challenge, Option<EntrantLine>), AppError>
+where
+    L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
+{
+    let caller = caller.clone();
+    let (challenge, view, seq, frozen) = pool
+        .run(move |conn| {
+            let challenge = load(conn)?;
+            let view = standings::view_for(conn, &caller, &challenge)?;
+            if !challenge.status.is_frozen() {
+                let seq = change::latest(conn)?;
+                return Ok((challenge, view, seq, None));
+            }
+            let filter = StandingFilter {
+                entrant_id: Some(entrant_id),
+                ..StandingFilter::default()
+            };
+            let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
+            let line = rows.first().map(|r| parse_line(&r.line)).transpose()?;
+            Ok((challenge, view, 0, Some(line)))
         })
-        .await?
-    };
+        .await?;
+    if let Some(line) = frozen {
+        return Ok((challenge, line.filter(|l| view.shows(l))));
+    }
     let table = engine.live(challenge.id, seq).await?;
-    Ok(table
+    let line = table
         .lines
         .iter()
         .find(|l| l.entrant_id() == entrant_id && view.shows(l))
-        .map(|line| EntrantLine::clone(line)))
+        .map(|line| EntrantLine::clone(line));
+    Ok((challenge, line))
 }
