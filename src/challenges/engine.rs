@@ -90,6 +90,9 @@ pub struct Engine {
     /// The last change applied; -1 until the tables are first built.
     applied: watch::Sender<i64>,
     wake: std::sync::Mutex<mpsc::Sender<()>>,
+    /// Challenges whose table could not be built or updated: built again at every round
+    /// until it works. One challenge that fails never holds up the others.
+    broken: std::sync::Mutex<BTreeSet<Uuid>>,
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the maps it
@@ -121,6 +124,7 @@ impl Engine {
             snapshots: RwLock::new(HashMap::new()),
             applied: watch::channel(-1).0,
             wake: std::sync::Mutex::new(wake),
+            broken: std::sync::Mutex::new(BTreeSet::new()),
         });
         let weak = Arc::downgrade(&engine);
         std::thread::Builder::new()
@@ -185,6 +189,19 @@ impl Engine {
         read(&self.snapshots).get(&id).cloned()
     }
 
+    /// Keeps a challenge's failure to itself: its table is dropped (its readers are told to
+    /// try again) and built again at the next round.
+    fn isolate(&self, states: &mut HashMap<Uuid, State>, id: Uuid, result: Result<(), AppError>) {
+        if let Err(e) = result {
+            tracing::warn!(challenge = %id, error = %e, "a live table could not be kept; building it again");
+            states.remove(&id);
+            self.publish(id, None);
+            if let Ok(mut broken) = self.broken.lock() {
+                broken.insert(id);
+            }
+        }
+    }
+
     fn publish(&self, id: Uuid, live: Option<Arc<Live>>) {
         let mut snapshots = write(&self.snapshots);
         match live {
@@ -236,6 +253,16 @@ fn catch_up(
     let mut conn = engine.pool.get()?;
     let conn: &mut DbConnection = &mut conn;
     let mut build = *applied < 0;
+    if !build {
+        let broken =
+            std::mem::take(&mut *engine.broken.lock().map_err(|_| {
+                AppError::internal(anyhow::anyhow!("the engine's lock is poisoned"))
+            })?);
+        for id in broken {
+            let built = build_one(engine, conn, states, id, *applied);
+            engine.isolate(states, id, built);
+        }
+    }
     loop {
         if build {
             // Read before building: a change committed during the build is applied after
@@ -276,14 +303,15 @@ fn build_all(
         }
     }
     for id in ids {
-        build(engine, conn, states, id, seq)?;
+        let built = build_one(engine, conn, states, id, seq);
+        engine.isolate(states, id, built);
     }
     Ok(())
 }
 
 /// Builds one challenge's table from the database, or forgets it when it is frozen or
 /// gone.
-fn build(
+fn build_one(
     engine: &Engine,
     conn: &mut DbConnection,
     states: &mut HashMap<Uuid, State>,
@@ -462,13 +490,15 @@ fn apply(
         build_all(engine, conn, states, seq)?;
     } else {
         for id in &work.rebuild {
-            build(engine, conn, states, *id, seq)?;
+            let built = build_one(engine, conn, states, *id, seq);
+            engine.isolate(states, *id, built);
         }
         for (id, entrants) in &work.touched {
             if work.rebuild.contains(id) {
                 continue;
             }
-            update(engine, conn, states, *id, entrants, &work.moved, seq)?;
+            let updated = update(engine, conn, states, *id, entrants, &work.moved, seq);
+            engine.isolate(states, *id, updated);
         }
     }
     for id in work.news {
@@ -492,7 +522,7 @@ fn update(
     };
     // Without a table (its rule failed), there is nothing to patch: build it whole.
     let Ok(previous) = state.live.outcome.clone() else {
-        return build(engine, conn, states, id, seq);
+        return build_one(engine, conn, states, id, seq);
     };
     let part = match standings::compute_part(
         conn,

@@ -639,3 +639,55 @@ async fn pruning_keeps_the_position_of_the_log() {
     let page: Value = app.get_json(&admin, "/api/v1/challenges").await;
     assert_eq!(page["total"], 0);
 }
+
+/// A challenge whose table cannot be built (its stored definition is corrupt) answers
+/// 5xx on its own and never holds up the tables of the others.
+#[actix_web::test]
+async fn one_broken_challenge_never_stops_the_others() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let company = app.organisation("company").await;
+    app.espresso_and_hotel().await;
+    let rep = app.named_participant("Rep", company, None, None).await;
+    let broken = start(
+        &app,
+        &admin,
+        challenge("broken", json!({"starts_at": "2025-12-01T00:00:00Z"})),
+    )
+    .await;
+    let healthy = start(
+        &app,
+        &admin,
+        challenge("healthy", json!({"starts_at": "2025-12-01T00:00:00Z"})),
+    )
+    .await;
+    let mut conn = app.connect();
+    diesel::sql_query(format!(
+        "UPDATE challenges SET definition = 'not json' WHERE id = '{broken}'"
+    ))
+    .execute(&mut conn)
+    .expect("corrupted");
+    // Tell the engine, as a write would.
+    conn.write_transaction(|conn| {
+        podium::models::change::record(
+            conn,
+            &podium::models::change::Change::Challenge { id: broken },
+        )
+    })
+    .expect("recorded");
+    send(
+        &app,
+        app.post_as(&admin, "/api/v1/sales")
+            .json(&json!({"sales": [sale(rep, "B-1", 12, "C-1", 5_000)]})),
+    )
+    .await;
+    let lines = served(&app, &admin, healthy).await;
+    assert_eq!(lines[0]["score"], "5000");
+    let response = app
+        .get_as(&admin, &format!("/api/v1/challenges/{broken}/standings"))
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().is_server_error(), "{}", response.status());
+}
