@@ -97,6 +97,7 @@ fn bench(c: &mut Criterion) {
         currency: "EUR".into(),
         products: None,
         key_accounts_only: false,
+        participants: None,
     };
     let groups = data(start);
     let rules = |objective| ScoringRules {

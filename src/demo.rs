@@ -622,7 +622,7 @@ pub fn generate(
                 })
                 .collect();
             bulk_insert!(&mut *conn, participants::table, &rows, 1_000)?;
-            crate::models::bump_scoring_version(conn)?;
+            crate::models::change::record(conn, &crate::models::change::Change::Everything)?;
             let admin_id = first_admin_id(conn)?;
             let definition = Definition {
                 objective: Objective::Revenue {},

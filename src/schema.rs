@@ -159,9 +159,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    scoring_version (id) {
-        id -> Integer,
-        version -> BigInt,
+    changes (seq) {
+        seq -> BigInt,
+        payload -> Text,
+        recorded_at -> Timestamp,
     }
 }
 
@@ -270,7 +271,7 @@ diesel::table! {
 diesel::table! {
     challenge_watch (challenge_id) {
         challenge_id -> Text,
-        scoring_version -> BigInt,
+        change_seq -> BigInt,
         leaders -> Text,
         passed -> Text,
         reached -> Text,
@@ -364,7 +365,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     challenges,
     standing_lines,
-    scoring_version,
+    changes,
     rules,
     rule_versions,
     challenge_rule_changes,

@@ -92,9 +92,14 @@ pub struct Settings {
     /// Rule evaluations (tables scored, allocations, tests) running at once; 0 means one
     /// per core (`PODIUM_RULE_CONCURRENCY`).
     pub rule_concurrency: usize,
-    /// How often the news watcher looks for changed standings, in milliseconds
-    /// (`PODIUM_NEWS_WATCH_INTERVAL_MS`).
+    /// How often the news watcher looks at the running challenges when no table changed,
+    /// in milliseconds (`PODIUM_NEWS_WATCH_INTERVAL_MS`).
     pub news_watch_interval_ms: u64,
+    /// How often the standings engine reads the change log when nothing woke it, in
+    /// milliseconds (`PODIUM_CHANGE_POLL_MS`): how late another instance's write can show
+    /// in this instance's streams when a PostgreSQL notification is lost. Reads never
+    /// wait for it: they wake the engine.
+    pub change_poll_ms: u64,
     /// Least time between two rank snapshots of a challenge, which digests compare with
     /// (`PODIUM_NEWS_SNAPSHOT_INTERVAL_SECONDS`).
     pub news_snapshot_interval_seconds: u64,
@@ -148,6 +153,7 @@ impl Default for Settings {
             rule_timeout_ms: 500,
             rule_concurrency: 0,
             news_watch_interval_ms: 1000,
+            change_poll_ms: 250,
             news_snapshot_interval_seconds: 3600,
             news_ending_soon_hours: 24,
             webhook_poll_ms: 1000,

@@ -22,7 +22,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api;
 use crate::auth::jwt::{self, TokenIssuer};
 use crate::auth::{secrets, ActiveAccounts, Role};
-use crate::challenges::standings::StandingsCache;
+use crate::challenges::engine::Engine;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
 use crate::ingestion::IngestionLock;
@@ -50,7 +50,6 @@ impl Application {
         let backend = pool.backend().clone();
         let pool = web::Data::new(pool);
         let url = web::Data::new(url);
-        let standings_cache = web::Data::new(StandingsCache::default());
         let ingestion_lock = web::Data::new(IngestionLock::default());
         let rule_runner = web::Data::new(RuleRunner::new(
             settings.rule_limits(),
@@ -60,7 +59,13 @@ impl Application {
             settings.auth_recheck_seconds,
         )));
         let bus = news::bus::shared();
-        spawn_background(&settings, &pool, &standings_cache, &rule_runner, &bus, &url)?;
+        let engine = web::Data::from(Engine::start(
+            pool.get_ref().clone(),
+            rule_runner.clone().into_inner(),
+            bus.clone(),
+            Duration::from_millis(settings.change_poll_ms.max(5)),
+        )?);
+        spawn_background(&settings, &pool, &engine, &bus, &url)?;
         let bus = web::Data::from(bus);
         let settings_data = web::Data::new(settings.clone());
         let document = api::openapi();
@@ -83,7 +88,7 @@ impl Application {
                 .app_data(pool.clone())
                 .app_data(issuer.clone())
                 .app_data(url.clone())
-                .app_data(standings_cache.clone())
+                .app_data(engine.clone())
                 .app_data(ingestion_lock.clone())
                 .app_data(rule_runner.clone())
                 .app_data(accounts.clone())
@@ -133,15 +138,13 @@ impl Application {
 fn spawn_background(
     settings: &Settings,
     pool: &web::Data<Pool>,
-    cache: &web::Data<StandingsCache>,
-    runner: &web::Data<RuleRunner>,
+    engine: &web::Data<Engine>,
     bus: &std::sync::Arc<news::bus::EventBus>,
     url: &web::Data<DatabaseUrl>,
 ) -> anyhow::Result<()> {
     let watcher = news::watch::Watcher {
         pool: pool.get_ref().clone(),
-        cache: cache.clone().into_inner(),
-        runner: runner.clone().into_inner(),
+        engine: engine.clone().into_inner(),
         bus: bus.clone(),
         settings: settings.watch_settings(),
     };
@@ -153,7 +156,7 @@ fn spawn_background(
     )?;
     actix_web::rt::spawn(dispatcher.run());
     if let DatabaseUrl::Postgres(address) = url.get_ref() {
-        news::bus::spawn_listener(std::sync::Arc::downgrade(bus), address.clone())?;
+        news::bus::spawn_listener(engine.clone().into_inner(), address.clone())?;
     }
     Ok(())
 }

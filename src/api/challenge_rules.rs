@@ -13,12 +13,14 @@ use validator::Validate;
 
 use crate::api::challenges::{check_rule_version, ChallengeDto};
 use crate::api::pagination::{Page, PageRequest};
-use crate::api::standings::{parse_line, EntrantDto};
+use crate::api::standings::EntrantDto;
 use crate::auth::Admin;
 use crate::challenges::definition::{self, Proposal};
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
+use crate::challenges::reading::parse_line;
 use crate::challenges::simulation::{self, Change, Placing};
-use crate::challenges::standings::{self, Challenge, StandingsCache};
+use crate::challenges::standings::{self, Challenge};
 use crate::db::Pool;
 use crate::error::{AppError, FieldError};
 use crate::models::challenge;
@@ -188,7 +190,6 @@ async fn change_rule_version(
                         changed_at: now,
                     },
                 )?;
-                crate::models::bump_scoring_version(conn)?;
                 Ok(updated)
             })
         })
@@ -429,7 +430,7 @@ fn proposed_rules(challenge: &Challenge, form: SimulationForm) -> Result<Scoring
 async fn simulate(
     _admin: Admin,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
+    engine: web::Data<Engine>,
     runner: web::Data<RuleRunner>,
     id: web::Path<Uuid>,
     query: web::Query<SimulationQuery>,
@@ -438,7 +439,7 @@ async fn simulate(
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
     let form = body.into_inner();
-    let cache = cache.into_inner();
+    let engine = engine.into_inner();
     let (challenge, comparison, current_error, simulated_error) = pool
         .run(move |conn| {
             let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
@@ -453,11 +454,11 @@ async fn simulate(
             let (current, current_error) = if challenge.status.is_frozen() {
                 let lines = standing::all(conn, id)?
                     .iter()
-                    .map(|r| parse_line(&r.line))
+                    .map(|r| parse_line(&r.line).map(std::sync::Arc::new))
                     .collect::<Result<Vec<_>, _>>()?;
                 (lines, None)
             } else {
-                match cache.live(conn, &challenge, &runner) {
+                match crate::challenges::reading::live_table_on(conn, &engine, &challenge) {
                     Ok(table) => (table.lines.clone(), None),
                     Err(AppError::RuleFailed { failure, .. }) => (Vec::new(), Some(failure.error)),
                     Err(other) => return Err(other),

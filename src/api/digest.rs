@@ -12,20 +12,18 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::api::challenges::visible_challenge;
 use crate::api::news::{dtos, NewsDto, NewsEntrant};
-use crate::api::pagination::PageRequest;
-use crate::api::standings::read_page;
+use crate::api::standings::visible;
 use crate::auth::AuthUser;
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{Challenge, StandingsCache};
+use crate::challenges::reading::{self, Slice};
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::models::news::{self, NewsFilter};
 use crate::models::{now, utc, watch};
 use crate::news::{audience_for, digest, score_text, Kind};
 use crate::rewards::certificate::escape;
-use crate::rules::RuleRunner;
 use crate::scoring::objective::ValueUnit;
 use crate::scoring::Exact;
 
@@ -126,8 +124,7 @@ pub struct DigestQuery {
 async fn get_digest(
     caller: AuthUser,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<DigestQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -142,17 +139,14 @@ async fn get_digest(
         ));
     }
     let format = query.format.unwrap_or_default();
-    let cache = cache.into_inner();
     let admin = caller.is_admin();
+    let (challenge, page) =
+        reading::page(&pool, &engine, &caller, visible(&caller, id), Slice::ALL)
+            .await
+            .map_err(|e| e.revealed_to(admin))?;
+    let lines = page.lines;
     let digest = pool
         .run(move |conn| {
-            let row = visible_challenge(conn, &caller, id)?;
-            let challenge = Challenge::try_from(&row)?;
-            let everything = PageRequest {
-                limit: i64::MAX,
-                offset: 0,
-            };
-            let (lines, _, _) = read_page(conn, &cache, &runner, &caller, &challenge, everything)?;
             let before: BTreeMap<Uuid, u32> = match watch::snapshot_at(conn, id, since.naive_utc())?
             {
                 Some(snapshot) => serde_json::from_str(&snapshot.ranks)

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod customers;
 pub mod digest;
 pub mod docs;
+pub mod export;
 pub mod health;
 pub mod idempotency;
 pub mod json;

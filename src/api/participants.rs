@@ -239,6 +239,7 @@ async fn list_participants(
         &caller,
         ParticipantFilter {
             only: None,
+            ids: Vec::new(),
             organisation_ids: query.organisation_id.into_iter().collect(),
             region_ids: query.region_id.into_iter().collect(),
             team_ids: query.team_id.into_iter().collect(),

@@ -16,15 +16,15 @@ use uuid::Uuid;
 use crate::api::challenges::visible_challenge;
 use crate::auth::jwt::{ShareTokenError, TokenIssuer};
 use crate::auth::{AuthUser, Scope};
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{Challenge, EntrantLine, StandingsCache, View};
+use crate::challenges::standings::{Challenge, EntrantLine, View};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError, Problem};
 use crate::models::share_link::{self, ShareLinkRow};
 use crate::models::standing::{self, StandingFilter};
 use crate::models::{now, parse_id, utc};
 use crate::news::score_text;
-use crate::rules::RuleRunner;
 use crate::settings::Settings;
 use crate::share::{self, PublicPage, Row};
 
@@ -304,8 +304,7 @@ async fn public_page(
     request: HttpRequest,
     pool: web::Data<Pool>,
     issuer: web::Data<TokenIssuer>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     settings: web::Data<Settings>,
     token: web::Path<String>,
 ) -> HttpResponse {
@@ -322,8 +321,8 @@ async fn public_page(
         }),
         Err(ShareTokenError::Invalid) => Err(AppError::NotFound("share link")),
         Ok(link) => {
-            let cache = cache.into_inner();
-            pool.run(move |conn| page_of(conn, &cache, &runner, link, refresh))
+            let engine = engine.into_inner();
+            pool.run(move |conn| page_of(conn, &engine, link, refresh))
                 .await
         }
     };
@@ -364,8 +363,7 @@ async fn public_page(
 /// What the page of a valid link shows.
 fn page_of(
     conn: &mut DbConnection,
-    cache: &StandingsCache,
-    runner: &RuleRunner,
+    engine: &Engine,
     link_id: Uuid,
     refresh: u64,
 ) -> Result<PublicPage, AppError> {
@@ -390,11 +388,11 @@ fn page_of(
     let view = region.map_or(View::All, View::Region);
     // The first lines of the view only: a large table is neither copied nor read whole.
     let live;
-    let frozen: Vec<EntrantLine>;
-    let lines: &[EntrantLine] = match challenge.status {
+    let frozen: Vec<std::sync::Arc<EntrantLine>>;
+    let lines: &[std::sync::Arc<EntrantLine>] = match challenge.status {
         Status::Draft | Status::Scheduled => &[],
         Status::Running => {
-            live = cache.live(conn, &challenge, runner)?;
+            live = crate::challenges::reading::live_table_on(conn, engine, &challenge)?;
             &live.lines
         }
         Status::Closed | Status::Announced => {
@@ -406,7 +404,7 @@ fn page_of(
             let (rows, _) = standing::page(conn, challenge.id, &filter, limit, 0)?;
             frozen = rows
                 .iter()
-                .map(|r| crate::api::standings::parse_line(&r.line))
+                .map(|r| crate::challenges::reading::parse_line(&r.line).map(std::sync::Arc::new))
                 .collect::<Result<_, _>>()?;
             &frozen
         }

@@ -1,7 +1,7 @@
 //! `/challenges/{id}/standings`: the ranked, explained lines of a challenge, live while
 //! it runs and frozen once closed, each caller seeing only the lines of its scope.
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,16 +9,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::api::challenges::visible_challenge;
+use crate::api::export::{self, Format};
 use crate::api::pagination::PageRequest;
 use crate::auth::AuthUser;
 use crate::challenges::definition::RankingUnit;
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{self, Challenge, EntrantLine, StandingsCache, View};
+use crate::challenges::reading::{self, Slice};
+use crate::challenges::standings::{Challenge, EntrantLine};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
-use crate::models::standing::{self, StandingFilter};
 use crate::models::utc;
-use crate::rules::RuleRunner;
 use crate::scoring::fairness::AdjustmentKind;
 use crate::scoring::objective::ValueUnit;
 use crate::scoring::{self, Adjustment, Exact, Totals};
@@ -116,7 +117,7 @@ pub struct StandingLineDto {
 }
 
 impl StandingLineDto {
-    pub(crate) fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
+    pub fn new(entrant: EntrantLine, value_unit: ValueUnit) -> Self {
         let line = entrant.line;
         Self {
             rank: line.rank,
@@ -169,94 +170,18 @@ pub struct StandingsQuery {
     pub offset: Option<i64>,
 }
 
-fn frozen_filter(view: View) -> Option<StandingFilter> {
-    match view {
-        View::All => Some(StandingFilter::default()),
-        View::Region(id) => Some(StandingFilter {
-            region_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Organisation(id) => Some(StandingFilter {
-            organisation_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Entrant(id) => Some(StandingFilter {
-            entrant_id: Some(id),
-            ..StandingFilter::default()
-        }),
-        View::Nothing => None,
-    }
+/// Finds a challenge for a read, if `caller` may see it.
+pub(crate) fn visible(
+    caller: &AuthUser,
+    id: Uuid,
+) -> impl FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static {
+    let caller = caller.clone();
+    move |conn| Challenge::try_from(&visible_challenge(conn, &caller, id)?)
 }
 
 /// Admins see why a rule failed; participants, managers and partners only that it did.
 fn rule_details_for(admin: bool, error: AppError) -> AppError {
     error.revealed_to(admin)
-}
-
-pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
-    serde_json::from_str(json).map_err(|e| {
-        AppError::internal(anyhow::anyhow!(
-            "a frozen standings line is unreadable: {e}"
-        ))
-    })
-}
-
-/// Lines of one page, the total the caller may see, and when live lines were computed.
-type LinesPage = (Vec<EntrantLine>, i64, Option<DateTime<Utc>>);
-
-/// The caller's lines of a challenge, one page, and the total.
-pub(crate) fn read_page(
-    conn: &mut DbConnection,
-    cache: &StandingsCache,
-    runner: &RuleRunner,
-    caller: &AuthUser,
-    challenge: &Challenge,
-    page: PageRequest,
-) -> Result<LinesPage, AppError> {
-    let view = standings::view_for(conn, caller, challenge)?;
-    if challenge.status.is_frozen() {
-        let Some(filter) = frozen_filter(view) else {
-            return Ok((Vec::new(), 0, None));
-        };
-        let (rows, total) = standing::page(conn, challenge.id, &filter, page.limit, page.offset)?;
-        let lines = rows
-            .iter()
-            .map(|r| parse_line(&r.line))
-            .collect::<Result<_, _>>()?;
-        return Ok((lines, total, None));
-    }
-    let table = cache.live(conn, challenge, runner)?;
-    let offset = usize::try_from(page.offset).unwrap_or(usize::MAX);
-    let limit = usize::try_from(page.limit).unwrap_or(0);
-    let (lines, total) = if view == View::All {
-        (
-            table
-                .lines
-                .iter()
-                .skip(offset)
-                .take(limit)
-                .cloned()
-                .collect(),
-            table.lines.len(),
-        )
-    } else {
-        let visible: Vec<&EntrantLine> = table.lines.iter().filter(|l| view.shows(l)).collect();
-        let total = visible.len();
-        (
-            visible
-                .into_iter()
-                .skip(offset)
-                .take(limit)
-                .cloned()
-                .collect(),
-            total,
-        )
-    };
-    Ok((
-        lines,
-        i64::try_from(total).unwrap_or(i64::MAX),
-        table.computed_at.map(utc),
-    ))
 }
 
 /// The standings of a challenge, in rank order (unranked lines last).
@@ -266,11 +191,24 @@ pub(crate) fn read_page(
 /// the lines are frozen. A participant sees its own line, and every line when the
 /// challenge has `standings_visible`; a manager sees its region's lines; a partner its
 /// organisation's.
+///
+/// With `Accept: text/csv` or `Accept: application/x-ndjson`, the whole table in the
+/// caller's view (every line unless `limit`/`offset` are given), for spreadsheets and BI:
+/// CSV with a header row (`rank, entrant_id, entrant_name, unit, raw_value, value_unit,
+/// score, passed_threshold, qualified, target, progress_percent, reached, tied,
+/// tie_break, revenue_cents, units, baseline_revenue_cents, new_customers,
+/// last_sale_at`), or one `StandingLine` JSON object per line.
 #[utoipa::path(
     tag = "standings",
     params(("id" = Uuid, Path, description = "The challenge's id"), StandingsQuery),
     responses(
-        (status = 200, description = "One page of standings", body = StandingsPage),
+        (status = 200, description = "One page of standings; or the caller's whole table as CSV or NDJSON, after `Accept`",
+            content(
+                (StandingsPage = "application/json"),
+                (String = "text/csv", example = "rank,entrant_id,entrant_name,unit,raw_value,value_unit,score,passed_threshold,qualified,target,progress_percent,reached,tied,tie_break,revenue_cents,units,baseline_revenue_cents,new_customers,last_sale_at\n1,6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f,Camille Martin,participant,1250000,cents,1041666.6667,true,true,,,,false,,1250000,42,0,,2026-05-28T16:20:00Z\n"),
+                (String = "application/x-ndjson"),
+            ),
+            headers(("X-Total-Count" = i64, description = "With CSV or NDJSON: the lines the caller may see in all (the export may hold fewer with `limit`/`offset`)"))),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 422, response = crate::api::docs::ValidationFailed),
     ),
@@ -280,39 +218,55 @@ pub(crate) fn read_page(
 async fn list_standings(
     caller: AuthUser,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<StandingsQuery>,
-) -> Result<web::Json<StandingsPage>, AppError> {
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = PageRequest::parse(query.limit, query.offset)?;
-    let cache = cache.into_inner();
+    let format = export::format_of(&req);
     let admin = caller.is_admin();
-    let (challenge, lines, total, computed_at) = pool
-        .run(move |conn| {
-            let row = visible_challenge(conn, &caller, id)?;
-            let challenge = Challenge::try_from(&row)?;
-            let (lines, total, computed_at) =
-                read_page(conn, &cache, &runner, &caller, &challenge, page)?;
-            Ok((challenge, lines, total, computed_at))
-        })
+    let slice = match (format, query.limit) {
+        // An export is the whole table unless a page is asked for.
+        (Format::Csv | Format::Ndjson, None) => Slice {
+            limit: i64::MAX,
+            offset: page.offset,
+        },
+        _ => Slice {
+            limit: page.limit,
+            offset: page.offset,
+        },
+    };
+    let (challenge, read) = reading::page(&pool, &engine, &caller, visible(&caller, id), slice)
         .await
         .map_err(|e| rule_details_for(admin, e))?;
+    let (lines, total, computed_at) = (read.lines, read.total, read.computed_at.map(utc));
     let unit = challenge.definition.objective.unit();
-    Ok(web::Json(StandingsPage {
-        challenge_id: challenge.id,
-        status: challenge.status,
-        frozen: challenge.status.is_frozen(),
-        computed_at,
-        items: lines
-            .into_iter()
-            .map(|l| StandingLineDto::new(l, unit))
-            .collect(),
-        total,
-        limit: page.limit,
-        offset: page.offset,
-    }))
+    let items: Vec<StandingLineDto> = lines
+        .into_iter()
+        .map(|l| StandingLineDto::new(l, unit))
+        .collect();
+    let exported = |content_type: &str, body: Vec<u8>| {
+        HttpResponse::Ok()
+            .content_type(content_type)
+            .insert_header(("X-Total-Count", total.to_string()))
+            .body(body)
+    };
+    Ok(match format {
+        Format::Csv => exported("text/csv; charset=utf-8", export::csv(&items)?),
+        Format::Ndjson => exported(export::NDJSON, export::ndjson(&items)?),
+        Format::Json => HttpResponse::Ok().json(StandingsPage {
+            challenge_id: challenge.id,
+            status: challenge.status,
+            frozen: challenge.status.is_frozen(),
+            computed_at,
+            items,
+            total,
+            limit: page.limit,
+            offset: page.offset,
+        }),
+    })
 }
 
 /// One line with its whole explanation: raw value, each adjustment, score, threshold,
@@ -334,40 +288,16 @@ async fn list_standings(
 async fn get_standing(
     caller: AuthUser,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<StandingLineDto>, AppError> {
     let (id, entrant_id) = path.into_inner();
-    let cache = cache.into_inner();
     let admin = caller.is_admin();
-    let (challenge, line) = pool
-        .run(move |conn| {
-            let row = visible_challenge(conn, &caller, id)?;
-            let challenge = Challenge::try_from(&row)?;
-            let view = standings::view_for(conn, &caller, &challenge)?;
-            let line = if challenge.status.is_frozen() {
-                let filter = StandingFilter {
-                    entrant_id: Some(entrant_id),
-                    ..StandingFilter::default()
-                };
-                let (rows, _) = standing::page(conn, id, &filter, 1, 0)?;
-                rows.first().map(|r| parse_line(&r.line)).transpose()?
-            } else {
-                cache
-                    .live(conn, &challenge, &runner)?
-                    .lines
-                    .iter()
-                    .find(|l| l.entrant_id() == entrant_id)
-                    .cloned()
-            };
-            match line {
-                Some(line) if view.shows(&line) => Ok((challenge, line)),
-                _ => Err(AppError::NotFound("standing")),
-            }
-        })
-        .await
-        .map_err(|e| rule_details_for(admin, e))?;
+    let (challenge, line) =
+        reading::line(&pool, &engine, &caller, visible(&caller, id), entrant_id)
+            .await
+            .map_err(|e| rule_details_for(admin, e))?;
+    let line = line.ok_or(AppError::NotFound("standing"))?;
     let rules = challenge.scoring_rules();
     let explanation = scoring::explain(&rules, &line.line);
     let mut dto = StandingLineDto::new(line, rules.objective.unit());

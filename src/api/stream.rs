@@ -26,18 +26,19 @@ use uuid::Uuid;
 
 use crate::api::challenges::visible_challenge;
 use crate::api::news::{dtos, NewsDto};
-use crate::api::pagination::PageRequest;
-use crate::api::standings::{read_page, StandingLineDto};
+use crate::api::standings::StandingLineDto;
 use crate::auth::jwt::TokenIssuer;
 use crate::auth::{account_revoked, app_data, bearer_token, still_active, AuthUser};
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{Challenge, StandingsCache};
+use crate::challenges::reading::{self, Slice};
+use crate::challenges::standings::Challenge;
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::models::news::{self, NewsFilter};
+use crate::models::utc;
 use crate::news::audience_for;
 use crate::news::bus::EventBus;
-use crate::rules::RuleRunner;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(stream_standings);
@@ -122,8 +123,7 @@ async fn stream_standings(
     caller: AuthUser,
     request: HttpRequest,
     pool: web::Data<Pool>,
-    cache: web::Data<StandingsCache>,
-    runner: web::Data<RuleRunner>,
+    engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -160,8 +160,7 @@ async fn stream_standings(
         caller,
         challenge_id: id,
         pool: pool.get_ref().clone(),
-        cache: cache.into_inner(),
-        runner: runner.into_inner(),
+        engine: engine.into_inner(),
         signals,
         shown: HashMap::new(),
         cursor,
@@ -188,8 +187,7 @@ struct Follower {
     caller: AuthUser,
     challenge_id: Uuid,
     pool: Pool,
-    cache: Arc<StandingsCache>,
-    runner: Arc<RuleRunner>,
+    engine: Arc<Engine>,
     signals: Receiver<Uuid>,
     /// Lines sent, by entrant, as a hash of their JSON (a stream of 100 lines keeps 100
     /// numbers, not 100 documents).
@@ -306,21 +304,23 @@ impl Follower {
 
     async fn read(&self) -> Result<Reading, AppError> {
         let caller = self.caller.clone();
-        let cache = Arc::clone(&self.cache);
-        let runner = Arc::clone(&self.runner);
         let id = self.challenge_id;
         let cursor = self.cursor;
         let limit = self.limit;
-        self.pool
-            .run(move |conn| {
+        let load = {
+            let caller = caller.clone();
+            move |conn: &mut crate::db::DbConnection| {
                 if !still_active(conn, &caller)? {
                     return Err(account_revoked());
                 }
-                let row = visible_challenge(conn, &caller, id)?;
-                let challenge = Challenge::try_from(&row)?;
-                let top = PageRequest { limit, offset: 0 };
-                let (lines, total, computed_at) =
-                    read_page(conn, &cache, &runner, &caller, &challenge, top)?;
+                Challenge::try_from(&visible_challenge(conn, &caller, id)?)
+            }
+        };
+        let top = Slice { limit, offset: 0 };
+        let (challenge, page) = reading::page(&self.pool, &self.engine, &caller, load, top).await?;
+        let (lines, total, computed_at) = (page.lines, page.total, page.computed_at.map(utc));
+        self.pool
+            .run(move |conn| {
                 let unit = challenge.definition.objective.unit();
                 let mut filter = NewsFilter {
                     audience: audience_for(conn, &caller)?,

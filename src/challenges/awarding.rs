@@ -175,7 +175,7 @@ pub fn give(
     let plan_hash = content_hash(&plan_json);
     let inputs_hash = content_hash(&inputs.to_string());
     let infos: HashMap<Uuid, &super::standings::EntrantLine> =
-        table.lines.iter().map(|l| (l.entrant_id(), l)).collect();
+        table.lines.iter().map(|l| (l.entrant_id(), &**l)).collect();
     let rows: Vec<AwardRow> = decided
         .iter()
         .map(|d: &Decided| {

@@ -5,7 +5,9 @@
 pub mod actions;
 pub mod awarding;
 pub mod definition;
+pub mod engine;
 pub mod lifecycle;
+pub mod reading;
 pub mod scripted;
 pub mod simulation;
 pub mod standings;

@@ -88,13 +88,16 @@ fn load(
     challenge: &Challenge,
     objective: &Objective,
     interner: &mut Interner,
+    sales_of: Option<&std::collections::BTreeSet<Uuid>>,
 ) -> Result<HashMap<Uuid, Vec<Compact>>, AppError> {
-    let filter = challenge.sale_filter_for(objective);
+    let mut filter = challenge.sale_filter_for(objective);
+    filter.participants = sales_of.cloned();
     let mut grouped: HashMap<Uuid, Vec<Compact>> = HashMap::new();
     sale::each_script_line(
         conn,
         &challenge.currency,
         challenge.period.ends_at,
+        filter.participants.as_ref(),
         |line: ScriptLine| {
             if !filter.admits(&line.fact) {
                 return;
@@ -202,6 +205,7 @@ pub(super) fn standings(
     rules: &ScoringRules,
     entrants: &Entrants<'_>,
     runner: &RuleRunner,
+    sales_of: Option<&std::collections::BTreeSet<Uuid>>,
 ) -> Result<Vec<Line>, AppError> {
     let Objective::Script {
         rule_id,
@@ -220,7 +224,7 @@ pub(super) fn standings(
             .map_err(AppError::rule_failed)?,
     );
     let mut interner = Interner::default();
-    let mut per_participant = load(conn, challenge, &rules.objective, &mut interner)?;
+    let mut per_participant = load(conn, challenge, &rules.objective, &mut interner, sales_of)?;
 
     // Each entrant's lines: its members' in participant-id order.
     let mut members: Vec<(Uuid, Uuid)> = Vec::with_capacity(entrants.members.len());

@@ -2,6 +2,8 @@
 //! version, other parameters, another threshold…), compared line by line with its current
 //! ones. Nothing is written; the comparison is a plain function.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use uuid::Uuid;
@@ -56,10 +58,11 @@ pub struct Comparison {
 }
 
 /// Compares two standings tables line by line.
-pub fn compare(current: &[EntrantLine], simulated: &[EntrantLine]) -> Comparison {
-    let before: HashMap<Uuid, &EntrantLine> = current.iter().map(|l| (l.entrant_id(), l)).collect();
+pub fn compare(current: &[Arc<EntrantLine>], simulated: &[Arc<EntrantLine>]) -> Comparison {
+    let before: HashMap<Uuid, &EntrantLine> =
+        current.iter().map(|l| (l.entrant_id(), &**l)).collect();
     let in_simulation: std::collections::HashSet<Uuid> =
-        simulated.iter().map(EntrantLine::entrant_id).collect();
+        simulated.iter().map(|l| l.entrant_id()).collect();
     let mut seen = std::collections::HashSet::new();
     let mut comparison = Comparison::default();
     let pairs = simulated
@@ -68,14 +71,14 @@ pub fn compare(current: &[EntrantLine], simulated: &[EntrantLine]) -> Comparison
             (
                 after.entrant_id(),
                 before.get(&after.entrant_id()).copied(),
-                Some(after),
+                Some(&**after),
             )
         })
         .chain(
             current
                 .iter()
                 .filter(|l| !in_simulation.contains(&l.entrant_id()))
-                .map(|l| (l.entrant_id(), Some(l), None)),
+                .map(|l| (l.entrant_id(), Some(&**l), None)),
         )
         .collect::<Vec<_>>();
     for (id, old, new) in pairs {
@@ -133,8 +136,8 @@ mod tests {
     use crate::challenges::definition::RankingUnit;
     use crate::scoring::{Exact, Line, Totals};
 
-    fn line(id: u128, rank: Option<u32>, score: i64, qualified: bool) -> EntrantLine {
-        EntrantLine {
+    fn line(id: u128, rank: Option<u32>, score: i64, qualified: bool) -> Arc<EntrantLine> {
+        Arc::new(EntrantLine {
             entrant_name: format!("E{id}"),
             unit: RankingUnit::Participant,
             region_id: None,
@@ -156,7 +159,7 @@ mod tests {
                 rule_qualified: None,
                 detail: None,
             },
-        }
+        })
     }
 
     #[test]

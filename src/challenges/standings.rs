@@ -1,14 +1,12 @@
-//! A challenge's standings: computed live from the sales while it runs, or read back
-//! frozen once it is closed.
-//!
-//! Live standings are computed from the database's per-participant sums
-//! (`models::sale::totals`), grouped by the ranking unit, then scored and ranked by
-//! [`crate::scoring`]. A computed table is cached per challenge until the scoring version
-//! changes (every write that can change a score bumps it, on any API instance), so an
-//! acknowledged sale shows in the next read and unchanged data is never recomputed.
+//! A challenge's standings computed from the database: the whole table ([`compute`]), or
+//! the lines of a few entrants ([`compute_part`]) that [`super::engine`] puts back into a
+//! live table when a change touches them. Both are the same code: the database's
+//! per-participant sums (`models::sale::totals`), or a rule's score of each entrant's
+//! lines, grouped by the ranking unit, then scored and ranked by [`crate::scoring`].
+//! Frozen tables are read back from `standing_lines` once a challenge is closed.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -132,13 +130,41 @@ impl Challenge {
             currency: self.currency.clone(),
             products,
             key_accounts_only: objective.key_accounts_only(),
+            participants: None,
         }
+    }
+
+    /// The audience's participants; with `only`, those that make up these entrants (of
+    /// the challenge's ranking unit). `None` when that is nobody.
+    fn participant_filter_for(&self, only: Option<&BTreeSet<Uuid>>) -> Option<ParticipantFilter> {
+        let mut filter = self.participant_filter();
+        let Some(only) = only else {
+            return Some(filter);
+        };
+        let only: Vec<Uuid> = only.iter().copied().collect();
+        // An empty list means "no restriction": narrowing to nobody must say so.
+        let narrow = |list: &mut Vec<Uuid>| {
+            if list.is_empty() {
+                list.clone_from(&only);
+            } else {
+                list.retain(|id| only.contains(id));
+            }
+            !list.is_empty()
+        };
+        let anyone = match self.unit {
+            RankingUnit::Participant => narrow(&mut filter.ids),
+            RankingUnit::Team => narrow(&mut filter.team_ids),
+            RankingUnit::Region => narrow(&mut filter.region_ids),
+            RankingUnit::Organisation => narrow(&mut filter.organisation_ids),
+        };
+        anyone.then_some(filter)
     }
 
     fn participant_filter(&self) -> ParticipantFilter {
         let audience = &self.definition.audience;
         ParticipantFilter {
             only: None,
+            ids: Vec::new(),
             organisation_ids: audience.organisation_ids.iter().copied().collect(),
             region_ids: audience.region_ids.iter().copied().collect(),
             team_ids: audience.team_ids.iter().copied().collect(),
@@ -169,10 +195,30 @@ impl EntrantLine {
     }
 }
 
-/// A computed standings table, in display order.
+impl scoring::ranking::Ranked for EntrantLine {
+    fn line(&self) -> &Line {
+        &self.line
+    }
+    fn line_mut(&mut self) -> &mut Line {
+        &mut self.line
+    }
+}
+
+/// A shared line is copied only when ranking changes it.
+impl scoring::ranking::Ranked for Arc<EntrantLine> {
+    fn line(&self) -> &Line {
+        &self.line
+    }
+    fn line_mut(&mut self) -> &mut Line {
+        &mut Arc::make_mut(self).line
+    }
+}
+
+/// A computed standings table, in display order. Lines are shared: a live table that
+/// changes keeps every line that did not, so the next table costs pointers, not copies.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
-    pub lines: Vec<EntrantLine>,
+    pub lines: Vec<Arc<EntrantLine>>,
     /// When it was computed (UTC).
     pub computed_at: Option<NaiveDateTime>,
 }
@@ -290,7 +336,8 @@ fn entrants<'a>(
     Ok(Entrants { infos, members })
 }
 
-/// Computes the live standings from the database, with the challenge's own rules.
+/// Computes the standings from scratch, from the database, with the challenge's own
+/// rules: what [`super::engine`] keeps current, as a check and for a close.
 pub fn compute(
     conn: &mut DbConnection,
     challenge: &Challenge,
@@ -299,21 +346,78 @@ pub fn compute(
     compute_with(conn, challenge, &challenge.scoring_rules(), runner)
 }
 
-/// Computes the live standings of a challenge under `rules` (its own, or another version
-/// or parameters for a simulation).
+/// Computes the standings of a challenge from scratch under `rules` (its own, or another
+/// version or parameters for a simulation).
 pub fn compute_with(
     conn: &mut DbConnection,
     challenge: &Challenge,
     rules: &ScoringRules,
     runner: &RuleRunner,
 ) -> Result<Table, AppError> {
+    let part = compute_part(conn, challenge, rules, runner, None)?;
+    Ok(Table {
+        lines: part.lines.into_iter().map(Arc::new).collect(),
+        computed_at: Some(crate::models::now()),
+    })
+}
+
+/// The lines of some entrants and which participants each adds up.
+#[derive(Debug, Default)]
+pub struct Part {
+    /// Scored, and ranked among themselves only.
+    pub lines: Vec<EntrantLine>,
+    /// (entrant, participant) pairs.
+    pub members: Vec<(Uuid, Uuid)>,
+}
+
+/// Computes the lines of the entrants in `only` (of the challenge's ranking unit), or of
+/// every entrant: the same sums and scoring as a whole table, restricted to the
+/// entrants' own participants and their sales. An entrant of `only` without a line has
+/// no member any more (or never had one in the audience).
+///
+/// A line depends on its entrant's sales and sector only, never on the other lines
+/// (fairness adjusts by the entrant's own sector; targets are per entrant): that is what
+/// makes recomputing a few entrants and ranking again equal to a whole computation.
+pub fn compute_part(
+    conn: &mut DbConnection,
+    challenge: &Challenge,
+    rules: &ScoringRules,
+    runner: &RuleRunner,
+    only: Option<&BTreeSet<Uuid>>,
+) -> Result<Part, AppError> {
     let started = std::time::Instant::now();
-    let participants = participant::all(conn, &challenge.participant_filter())?;
+    let Some(filter) = challenge.participant_filter_for(only) else {
+        return Ok(Part::default());
+    };
+    let mut participants = Vec::new();
+    // Long lists go in several queries (bound values are limited).
+    if filter.ids.len() > crate::models::IN_LIST_CHUNK {
+        for chunk in filter.ids.chunks(crate::models::IN_LIST_CHUNK) {
+            let mut part = filter.clone();
+            part.ids = chunk.to_vec();
+            participants.extend(participant::all(conn, &part)?);
+        }
+    } else {
+        participants = participant::all(conn, &filter)?;
+    }
     let entrants = entrants(conn, challenge, &participants)?;
+    let members = entrants
+        .members
+        .iter()
+        .map(|(entrant, p)| Ok((*entrant, parse_id(&p.id)?)))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let sales_of: Option<BTreeSet<Uuid>> = only.map(|_| members.iter().map(|(_, p)| *p).collect());
     let loaded = started.elapsed();
     let lines = match rules.objective.script() {
-        Some(_) => super::scripted::standings(conn, challenge, rules, &entrants, runner)?,
-        None => builtin_standings(conn, challenge, rules, &entrants)?,
+        Some(_) => super::scripted::standings(
+            conn,
+            challenge,
+            rules,
+            &entrants,
+            runner,
+            sales_of.as_ref(),
+        )?,
+        None => builtin_standings(conn, challenge, rules, &entrants, sales_of)?,
     };
     let lines: Vec<EntrantLine> = lines
         .into_iter()
@@ -322,14 +426,12 @@ pub fn compute_with(
     tracing::debug!(
         challenge = %challenge.id,
         entrants = lines.len(),
+        whole = only.is_none(),
         participants_ms = loaded.as_millis(),
         total_ms = started.elapsed().as_millis(),
-        "computed live standings"
+        "computed standings lines"
     );
-    Ok(Table {
-        lines,
-        computed_at: Some(crate::models::now()),
-    })
+    Ok(Part { lines, members })
 }
 
 /// Built-in objectives: the database's per-participant sums, added up per entrant.
@@ -338,6 +440,7 @@ fn builtin_standings(
     challenge: &Challenge,
     rules: &ScoringRules,
     entrants: &Entrants<'_>,
+    sales_of: Option<BTreeSet<Uuid>>,
 ) -> Result<Vec<Line>, AppError> {
     // Customers won are counted only where something reads them: the objective or a
     // tie-break. Elsewhere they stay `None`, shown as null, never as a 0 not computed.
@@ -345,9 +448,11 @@ fn builtin_standings(
         || rules
             .tie_break
             .contains(&scoring::TieBreak::MoreNewCustomers);
+    let mut filter = challenge.sale_filter_for(&rules.objective);
+    filter.participants = sales_of;
     let sums = sale::totals(
         conn,
-        &challenge.sale_filter_for(&rules.objective),
+        &filter,
         challenge.period,
         challenge.baseline,
         count_new_customers,
@@ -386,76 +491,6 @@ fn with_entrant(line: Line, unit: RankingUnit, infos: &HashMap<Uuid, EntrantInfo
         region_id: info.and_then(|i| i.region_id),
         organisation_id: info.and_then(|i| i.organisation_id),
         line,
-    }
-}
-
-/// What the cache remembers of one challenge: the table, or why its rule failed (so a
-/// failing rule is not run again by every reader until something changes).
-type Outcome = Result<Arc<Table>, RuleFailure>;
-
-/// What a cached table was computed at: the scoring version and the challenge's revision.
-type CacheKey = (i64, NaiveDateTime);
-
-/// Computed tables by challenge, keyed by the scoring version and the challenge's own
-/// revision they were computed at.
-#[derive(Default)]
-pub struct StandingsCache {
-    entries: Mutex<HashMap<Uuid, (CacheKey, Outcome)>>,
-    /// One lock per challenge, so concurrent readers of a stale table wait for one
-    /// computation instead of each running their own.
-    computing: Mutex<HashMap<Uuid, Arc<Mutex<()>>>>,
-}
-
-/// A poisoned lock only means another thread panicked while holding it; the maps it
-/// guards stay valid caches.
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn replay(outcome: Outcome) -> Result<Arc<Table>, AppError> {
-    outcome.map_err(AppError::rule_failed)
-}
-
-impl StandingsCache {
-    /// The live table of a challenge: cached if nothing changed since, else computed.
-    ///
-    /// The key holds the challenge's revision (its `updated_at`) as well as the scoring
-    /// version: a reader holding a challenge read before a rule-version change can never
-    /// file a table computed with the old rule under the new scoring version.
-    pub fn live(
-        &self,
-        conn: &mut DbConnection,
-        challenge: &Challenge,
-        runner: &RuleRunner,
-    ) -> Result<Arc<Table>, AppError> {
-        let key = (crate::models::scoring_version(conn)?, challenge.revision);
-        if let Some(outcome) = self.cached(challenge.id, key) {
-            return replay(outcome);
-        }
-        let gate = Arc::clone(lock(&self.computing).entry(challenge.id).or_default());
-        let _computing = lock(&gate);
-        // Someone may have computed it, or the data changed, while we waited. The version
-        // is read before computing, so a write during the computation is never missed.
-        let key = (crate::models::scoring_version(conn)?, challenge.revision);
-        if let Some(outcome) = self.cached(challenge.id, key) {
-            return replay(outcome);
-        }
-        let outcome: Outcome = match compute(conn, challenge, runner) {
-            Ok(table) => Ok(Arc::new(table)),
-            Err(AppError::RuleFailed { failure, .. }) => Err(failure),
-            Err(other) => return Err(other),
-        };
-        lock(&self.entries).insert(challenge.id, (key, outcome.clone()));
-        replay(outcome)
-    }
-
-    fn cached(&self, id: Uuid, key: CacheKey) -> Option<Outcome> {
-        lock(&self.entries)
-            .get(&id)
-            .filter(|(cached, _)| *cached == key)
-            .map(|(_, outcome)| outcome.clone())
     }
 }
 

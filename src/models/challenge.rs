@@ -39,10 +39,20 @@ pub struct ChallengeFilter {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ChallengeRow) -> QueryResult<ChallengeRow> {
-    diesel::insert_into(challenges::table)
+    let inserted: ChallengeRow = diesel::insert_into(challenges::table)
         .values(row)
         .returning(challenges::all_columns)
-        .get_result(conn)
+        .get_result(conn)?;
+    changed(conn, &inserted)?;
+    Ok(inserted)
+}
+
+/// Records in the change log that a challenge changed (its tables are built again).
+fn changed(conn: &mut DbConnection, row: &ChallengeRow) -> QueryResult<()> {
+    match Uuid::parse_str(&row.id) {
+        Ok(id) => super::change::record(conn, &super::change::Change::Challenge { id }).map(|_| ()),
+        Err(_) => Ok(()),
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<ChallengeRow>> {
@@ -99,7 +109,7 @@ pub fn replace_draft(
     row: &ChallengeRow,
 ) -> QueryResult<Option<ChallengeRow>> {
     conn.write_transaction(|conn| {
-        super::bump_scoring_version(conn)?;
+        changed(conn, row)?;
         diesel::update(
             challenges::table
                 .filter(challenges::id.eq(&row.id))
@@ -150,7 +160,7 @@ pub fn move_status(
         closed_at: (to == "closed").then_some(now),
         announced_at: (to == "announced").then_some(now),
     };
-    diesel::update(
+    let moved: Option<ChallengeRow> = diesel::update(
         challenges::table
             .filter(challenges::id.eq(id.to_string()))
             .filter(challenges::status.eq(from)),
@@ -158,7 +168,11 @@ pub fn move_status(
     .set(&change)
     .returning(challenges::all_columns)
     .get_result(conn)
-    .optional()
+    .optional()?;
+    if let Some(row) = &moved {
+        changed(conn, row)?;
+    }
+    Ok(moved)
 }
 
 /// Replaces the scoring definition of a challenge still in `status` with the definition
@@ -172,7 +186,7 @@ pub fn set_definition(
     definition: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<ChallengeRow>> {
-    diesel::update(
+    let replaced: Option<ChallengeRow> = diesel::update(
         challenges::table
             .filter(challenges::id.eq(id.to_string()))
             .filter(challenges::status.eq(status))
@@ -184,5 +198,9 @@ pub fn set_definition(
     ))
     .returning(challenges::all_columns)
     .get_result(conn)
-    .optional()
+    .optional()?;
+    if let Some(row) = &replaced {
+        changed(conn, row)?;
+    }
+    Ok(replaced)
 }

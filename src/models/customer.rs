@@ -78,11 +78,26 @@ pub fn set_key_account(
     key_account: bool,
 ) -> QueryResult<Option<CustomerRow>> {
     conn.write_transaction(|conn| {
-        super::bump_scoring_version(conn)?;
+        super::change::record(conn, &super::change::Change::Customer { id })?;
         diesel::update(customers::table.find(id.to_string()))
             .set(customers::key_account.eq(key_account))
             .returning(customers::all_columns)
             .get_result(conn)
             .optional()
     })
+}
+
+/// The participants who have sold to a customer (whose sums depend on its key-account
+/// flag).
+pub fn participants_with_sales(conn: &mut DbConnection, id: Uuid) -> QueryResult<Vec<Uuid>> {
+    use crate::schema::sales;
+    let ids: Vec<String> = sales::table
+        .filter(sales::customer_id.eq(id.to_string()))
+        .select(sales::participant_id)
+        .distinct()
+        .load(conn)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| Uuid::parse_str(id).ok())
+        .collect())
 }

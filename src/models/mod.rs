@@ -6,6 +6,7 @@
 pub mod api_client;
 pub mod award;
 pub mod challenge;
+pub mod change;
 pub mod customer;
 pub mod idempotency;
 pub mod news;
@@ -97,26 +98,6 @@ macro_rules! order_by_name_sort {
     };
 }
 pub(crate) use order_by_name_sort;
-
-/// Marks that data under the scores changed, so cached standings are recomputed.
-pub fn bump_scoring_version(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<()> {
-    use crate::schema::scoring_version::dsl::*;
-    use diesel::prelude::*;
-    diesel::update(scoring_version.find(1))
-        .set(version.eq(version + 1))
-        .execute(conn)
-        .map(|_| ())
-}
-
-/// The current scoring version.
-pub fn scoring_version(conn: &mut crate::db::DbConnection) -> diesel::QueryResult<i64> {
-    use crate::schema::scoring_version::dsl;
-    use diesel::prelude::*;
-    dsl::scoring_version
-        .find(1)
-        .select(dsl::version)
-        .first(conn)
-}
 
 /// How many values go in one `IN (…)` list: well under SQLite's limit of bound values.
 pub const IN_LIST_CHUNK: usize = 5_000;

@@ -70,7 +70,7 @@ pub fn update_name(
     name: &str,
 ) -> QueryResult<Option<OrganisationRow>> {
     conn.write_transaction(|conn| {
-        super::bump_scoring_version(conn)?;
+        super::change::record(conn, &super::change::Change::Organisation { id })?;
         diesel::update(organisations::table.find(id.to_string()))
             .set(organisations::name.eq(name))
             .returning(organisations::all_columns)

@@ -34,6 +34,8 @@ pub struct ParticipantChanges {
 #[derive(Debug, Clone, Default)]
 pub struct ParticipantFilter {
     pub only: Option<Uuid>,
+    /// When not empty, only these participants.
+    pub ids: Vec<Uuid>,
     pub organisation_ids: Vec<Uuid>,
     pub region_ids: Vec<Uuid>,
     pub team_ids: Vec<Uuid>,
@@ -56,6 +58,9 @@ fn filtered(filter: &ParticipantFilter) -> participants::BoxedQuery<'static, Mul
     if let Some(id) = filter.only {
         query = query.filter(participants::id.eq(id.to_string()));
     }
+    if !filter.ids.is_empty() {
+        query = query.filter(participants::id.eq_any(strings(&filter.ids)));
+    }
     if !filter.organisation_ids.is_empty() {
         query =
             query.filter(participants::organisation_id.eq_any(strings(&filter.organisation_ids)));
@@ -74,7 +79,9 @@ fn filtered(filter: &ParticipantFilter) -> participants::BoxedQuery<'static, Mul
 
 pub fn insert(conn: &mut DbConnection, row: &ParticipantRow) -> QueryResult<ParticipantRow> {
     conn.write_transaction(|conn| {
-        super::bump_scoring_version(conn)?;
+        if let Ok(id) = Uuid::parse_str(&row.id) {
+            super::change::record(conn, &super::change::Change::Participant { id })?;
+        }
         diesel::insert_into(participants::table)
             .values(row)
             .returning(participants::all_columns)
@@ -146,7 +153,7 @@ pub fn update(
         if changes.is_empty() {
             return Ok(Some(current));
         }
-        super::bump_scoring_version(conn)?;
+        super::change::record(conn, &super::change::Change::Participant { id })?;
         diesel::update(participants::table.find(id.to_string()))
             .set(changes)
             .returning(participants::all_columns)

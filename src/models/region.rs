@@ -114,7 +114,7 @@ pub fn update(
         if changes.is_empty() {
             return Ok(Some(current));
         }
-        super::bump_scoring_version(conn)?;
+        super::change::record(conn, &super::change::Change::Region { id })?;
         diesel::update(regions::table.find(id.to_string()))
             .set(changes)
             .returning(regions::all_columns)

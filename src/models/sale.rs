@@ -47,7 +47,18 @@ const INSERT_CHUNK: usize = 1_000;
 pub fn record(conn: &mut DbConnection, rows: &[SaleRow]) -> QueryResult<()> {
     conn.write_transaction(|conn| {
         bulk_insert!(&mut *conn, sales::table, rows, INSERT_CHUNK)?;
-        super::bump_scoring_version(conn)
+        let Some(first_sold_at) = rows.iter().map(|r| r.sold_at).min() else {
+            return Ok(());
+        };
+        let participants: std::collections::BTreeSet<Uuid> = rows
+            .iter()
+            .filter_map(|r| Uuid::parse_str(&r.participant_id).ok())
+            .collect();
+        let change = super::change::Change::Sales {
+            participants: participants.into_iter().collect(),
+            first_sold_at,
+        };
+        super::change::record(conn, &change).map(|_| ())
     })
 }
 
@@ -208,19 +219,27 @@ type ScriptColumns = (FactColumns, Option<String>, Option<String>, Option<String
 
 /// Every line in `currency` sold before `until`, for script objectives (whole history
 /// before the period too: it says which customers are new), handed to `visit` one at a
-/// time as the rows stream in, so the caller keeps only its own compact form.
+/// time as the rows stream in, so the caller keeps only its own compact form. With
+/// `participants`, only theirs (read by the per-participant index).
 pub fn each_script_line(
     conn: &mut DbConnection,
     currency: &str,
     until: NaiveDateTime,
+    participants: Option<&std::collections::BTreeSet<Uuid>>,
     mut visit: impl FnMut(ScriptLine),
 ) -> QueryResult<()> {
     use crate::schema::products;
-    let rows = sales::table
+    let mut query = sales::table
         .left_join(customers::table)
         .left_join(products::table)
         .filter(sales::currency.eq(currency.to_owned()))
         .filter(sales::sold_at.lt(until))
+        .into_boxed::<MultiBackend>();
+    if let Some(only) = participants {
+        let ids: Vec<String> = only.iter().map(Uuid::to_string).collect();
+        query = query.filter(sales::participant_id.eq_any(ids));
+    }
+    let rows = query
         .select((
             (
                 sales::participant_id,
@@ -310,8 +329,8 @@ impl SqlText {
 }
 
 /// The restrictions of a [`SaleFilter`], as SQL over `sales s` (and `customers c` when
-/// key accounts matter); the values to bind, in order, are the currency then the
-/// products.
+/// key accounts matter); the values to bind, in order, are the currency, the products,
+/// then the participants ([`bind_filter`]).
 fn filter_sql(sql: &mut SqlText, filter: &SaleFilter) -> (String, String) {
     let join = if filter.key_accounts_only {
         " JOIN customers c ON c.id = s.customer_id AND c.key_account".to_owned()
@@ -329,7 +348,34 @@ fn filter_sql(sql: &mut SqlText, filter: &SaleFilter) -> (String, String) {
         }
         None => {}
     }
+    match &filter.participants {
+        Some(only) if only.is_empty() => condition.push_str(" AND 1 = 0"),
+        Some(only) => {
+            let list: Vec<String> = only.iter().map(|_| sql.placeholder()).collect();
+            condition.push_str(&format!(" AND s.participant_id IN ({})", list.join(", ")));
+        }
+        None => {}
+    }
     (join, condition)
+}
+
+/// Binds the values of [`filter_sql`], in its order.
+fn bind_filter<'a>(
+    mut query: diesel::query_builder::BoxedSqlQuery<
+        'a,
+        MultiBackend,
+        diesel::query_builder::SqlQuery,
+    >,
+    filter: &SaleFilter,
+) -> diesel::query_builder::BoxedSqlQuery<'a, MultiBackend, diesel::query_builder::SqlQuery> {
+    query = query.bind::<Text, _>(filter.currency.clone());
+    for product in filter.products.iter().flatten() {
+        query = query.bind::<Text, _>(product.to_string());
+    }
+    for participant in filter.participants.iter().flatten() {
+        query = query.bind::<Text, _>(participant.to_string());
+    }
+    query
 }
 
 /// Per participant, the sums scoring needs: the same as [`Totals::from_sales`] over each
@@ -363,17 +409,13 @@ pub fn totals(
         starts_at: period.starts_at,
         ends_at: period.starts_at,
     });
-    let mut query = diesel::sql_query(text)
+    let query = diesel::sql_query(text)
         .into_boxed::<MultiBackend>()
         .bind::<Timestamp, _>(period.starts_at)
         .bind::<Timestamp, _>(period.ends_at)
         .bind::<Timestamp, _>(baseline.starts_at)
-        .bind::<Timestamp, _>(baseline.ends_at)
-        .bind::<Text, _>(filter.currency.clone());
-    for product in filter.products.iter().flatten() {
-        query = query.bind::<Text, _>(product.to_string());
-    }
-    let rows: Vec<TotalsRow> = query.load(conn)?;
+        .bind::<Timestamp, _>(baseline.ends_at);
+    let rows: Vec<TotalsRow> = bind_filter(query, filter).load(conn)?;
     let mut totals: HashMap<String, Totals> = rows
         .into_iter()
         .map(|row| {
@@ -415,15 +457,11 @@ fn new_customers(
          WHERE {condition} AND s.customer_id IS NOT NULL AND s.sold_at < {p_end} \
          GROUP BY s.participant_id, s.customer_id"
     );
-    let mut query = diesel::sql_query(text)
+    let query = diesel::sql_query(text)
         .into_boxed::<MultiBackend>()
         .bind::<Timestamp, _>(period.starts_at)
-        .bind::<Timestamp, _>(period.ends_at)
-        .bind::<Text, _>(filter.currency.clone());
-    for product in filter.products.iter().flatten() {
-        query = query.bind::<Text, _>(product.to_string());
-    }
-    let rows: Vec<CustomerLedgerRow> = query.load(conn)?;
+        .bind::<Timestamp, _>(period.ends_at);
+    let rows: Vec<CustomerLedgerRow> = bind_filter(query, filter).load(conn)?;
     let mut ledgers: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
     for row in rows {
         ledgers

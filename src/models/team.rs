@@ -28,7 +28,9 @@ pub struct TeamFilter {
 
 pub fn insert(conn: &mut DbConnection, row: &TeamRow) -> QueryResult<TeamRow> {
     conn.write_transaction(|conn| {
-        super::bump_scoring_version(conn)?;
+        if let Ok(id) = Uuid::parse_str(&row.id) {
+            super::change::record(conn, &super::change::Change::Team { id })?;
+        }
         diesel::insert_into(teams::table)
             .values(row)
             .returning(teams::all_columns)

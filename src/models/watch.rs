@@ -12,8 +12,9 @@ use crate::schema::{challenge_watch, standings_snapshots};
 #[diesel(table_name = challenge_watch)]
 pub struct WatchRow {
     pub challenge_id: String,
-    /// The scoring version the remembered state was computed at; -1 before the first look.
-    pub scoring_version: i64,
+    /// The change (`changes.seq`) the remembered state was observed at; -1 before the
+    /// first look.
+    pub change_seq: i64,
     /// JSON arrays of entrant ids.
     pub leaders: String,
     pub passed: String,
@@ -48,7 +49,7 @@ pub fn find_or_create(
     }
     let row = WatchRow {
         challenge_id: challenge_id.to_string(),
-        scoring_version: -1,
+        change_seq: -1,
         leaders: "[]".into(),
         passed: "[]".into(),
         reached: "[]".into(),
@@ -71,16 +72,16 @@ pub fn find_or_create(
     }
 }
 
-/// Moves the state forward if nobody did since `seen_version` was read; `false` when
-/// another instance got there first.
-pub fn advance(conn: &mut DbConnection, seen_version: i64, next: &WatchRow) -> QueryResult<bool> {
+/// Moves the state forward if nobody did since `seen_seq` was read; `false` when another
+/// instance got there first.
+pub fn advance(conn: &mut DbConnection, seen_seq: i64, next: &WatchRow) -> QueryResult<bool> {
     diesel::update(
         challenge_watch::table
             .filter(challenge_watch::challenge_id.eq(&next.challenge_id))
-            .filter(challenge_watch::scoring_version.eq(seen_version)),
+            .filter(challenge_watch::change_seq.eq(seen_seq)),
     )
     .set((
-        challenge_watch::scoring_version.eq(next.scoring_version),
+        challenge_watch::change_seq.eq(next.change_seq),
         challenge_watch::leaders.eq(&next.leaders),
         challenge_watch::passed.eq(&next.passed),
         challenge_watch::reached.eq(&next.reached),

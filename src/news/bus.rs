@@ -1,13 +1,17 @@
-//! Wakes the live streams when a challenge has news or new standings.
+//! Wakes the live streams and the news watcher when a challenge has news or new
+//! standings.
 //!
-//! In one process, a broadcast channel of challenge ids. Across API instances on one
-//! PostgreSQL database, [`spawn_listener`] keeps a connection that `LISTEN`s on
-//! [`super::CHANNEL`] (which [`super::record`] notifies in its transaction) and forwards
-//! what arrives to this instance's channel. A signal only says "look again": a stream
-//! re-reads, within its caller's view, what changed, so a lost or repeated signal never
-//! shows anyone what they may not see.
+//! In one process, a broadcast channel of challenge ids, published by the standings
+//! engine as it applies the change log. Across API instances on one PostgreSQL database,
+//! [`spawn_listener`] keeps a connection that `LISTEN`s on the change log's channel and
+//! wakes this instance's engine, which reads the log; a lost notification (the
+//! connection killed, say) only delays that by one poll of the log. A signal only says
+//! "look again": a stream re-reads, within its caller's view, what changed, so a lost or
+//! repeated signal never shows anyone what they may not see.
 
 use std::sync::{Arc, Weak};
+
+use crate::challenges::engine::Engine;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -47,15 +51,16 @@ impl EventBus {
     }
 }
 
-/// Forwards PostgreSQL notifications to `bus` until the bus is dropped (the server
-/// stopped). Reconnects with backoff when the connection is lost.
-pub fn spawn_listener(bus: Weak<EventBus>, url: String) -> std::io::Result<()> {
+/// Wakes `engine` on each PostgreSQL change notification until the engine is dropped
+/// (the server stopped). Reconnects with backoff when the connection is lost.
+pub fn spawn_listener(engine: Arc<Engine>, url: String) -> std::io::Result<()> {
+    let engine = Arc::downgrade(&engine);
     std::thread::Builder::new()
         .name("podium-listen".into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(500);
-            while bus.strong_count() > 0 {
-                match listen(&bus, &url) {
+            while engine.strong_count() > 0 {
+                match listen(&engine, &url) {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::warn!(error = %e, "news listener lost PostgreSQL; reconnecting");
@@ -68,24 +73,25 @@ pub fn spawn_listener(bus: Weak<EventBus>, url: String) -> std::io::Result<()> {
         .map(|_| ())
 }
 
-/// Listens until the bus is gone (`Ok`) or the connection fails (`Err`).
-fn listen(bus: &Weak<EventBus>, url: &str) -> anyhow::Result<()> {
+/// Listens until the engine is gone (`Ok`) or the connection fails (`Err`).
+fn listen(engine: &Weak<Engine>, url: &str) -> anyhow::Result<()> {
     let mut conn = diesel::PgConnection::establish(url)?;
-    conn.batch_execute(&format!("LISTEN {}", super::CHANNEL))?;
-    tracing::debug!("news listener is listening");
+    conn.batch_execute(&format!("LISTEN {}", crate::models::change::CHANNEL))?;
+    tracing::debug!("change listener is listening");
     let mut pinged = Instant::now();
     loop {
-        let Some(bus) = bus.upgrade() else {
+        let Some(engine) = engine.upgrade() else {
             return Ok(());
         };
+        let mut notified = false;
         for notification in conn.notifications_iter() {
-            let notification = notification?;
-            match Uuid::parse_str(&notification.payload) {
-                Ok(id) => bus.publish(id),
-                Err(_) => tracing::warn!(payload = %notification.payload, "unreadable news signal"),
-            }
+            notification?;
+            notified = true;
         }
-        drop(bus);
+        if notified {
+            engine.wake();
+        }
+        drop(engine);
         if pinged.elapsed() >= PING {
             conn.batch_execute("SELECT 1")?;
             pinged = Instant::now();

@@ -3,9 +3,9 @@
 //! Every news item is written by [`record`], in the transaction of what caused it (a
 //! challenge started, closed or announced; an award fulfilled; a new leader or a crossed
 //! threshold found by the [`watch`]er), together with one webhook delivery per matching
-//! subscription, so none is lost and none exists without its cause. After the commit the
-//! [`bus`] wakes the live streams of this instance, and on PostgreSQL a `NOTIFY` wakes
-//! those of every other instance. Who may read an item follows the standings: an item
+//! subscription, so none is lost and none exists without its cause. Each item also
+//! records a change in the log (`models::change`), which every instance's standings
+//! engine follows: it wakes that instance's live streams through the [`bus`]. Who may read an item follows the standings: an item
 //! about an entrant is for those who may see that entrant's line
 //! ([`crate::models::news::Audience`]).
 
@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::{AuthUser, Scope};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::news::{self as rows, Audience, NewNews, NewsRow};
 use crate::models::participant;
@@ -106,9 +106,6 @@ impl Draft {
     }
 }
 
-/// The PostgreSQL channel that tells every instance a challenge has news.
-pub const CHANNEL: &str = "podium_news";
-
 /// Arbitrary, fixed: the advisory lock that orders news inserts on PostgreSQL.
 const NEWS_LOCK_KEY: i64 = 0x6e65_7773;
 
@@ -124,6 +121,15 @@ pub fn record(
     now: NaiveDateTime,
 ) -> Result<Option<NewsRow>, AppError> {
     conn.write_transaction(|conn| {
+        // The change log's lock first, as every writer takes it: two locks always in the
+        // same order cannot deadlock. The change wakes streams on every instance (a
+        // `NOTIFY`, and the log itself when a notification is lost).
+        crate::models::change::record(
+            conn,
+            &crate::models::change::Change::News {
+                challenge: draft.challenge_id,
+            },
+        )?;
         conn.advisory_xact_lock(NEWS_LOCK_KEY)?;
         let subject = draft.subject.as_ref();
         let new = NewNews {
@@ -152,14 +158,6 @@ pub fn record(
             Err(e) => return Err(e.into()),
         };
         crate::webhooks::enqueue(conn, &row, now)?;
-        if conn.backend() == Backend::Postgres {
-            use diesel::RunQueryDsl;
-            // Delivered to every listening instance when this transaction commits.
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<diesel::sql_types::Text, _>(CHANNEL)
-                .bind::<diesel::sql_types::Text, _>(&row.challenge_id)
-                .execute(conn)?;
-        }
         Ok(Some(row))
     })
 }

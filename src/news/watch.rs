@@ -1,15 +1,15 @@
 //! The watcher: notices what changed in running challenges and records it as news.
 //!
-//! A background task on every instance looks at the scoring version about once a second
-//! (`PODIUM_NEWS_WATCH_INTERVAL_MS`; a table that takes long to compute is looked at no
-//! more often than every two computation times). When it moved, it recomputes the live
-//! table of each running challenge (through the shared [`StandingsCache`], so streams and
-//! readers get it for free), wakes the streams, and compares the table with what the
-//! database remembers of the challenge (`challenge_watch`): a new leader, a participant
-//! past the threshold or at its target become news. The remembered state moves forward
-//! conditionally on the version read, so with several instances exactly one records each
-//! change. It also records, once, that a challenge ends soon, and keeps rank snapshots for
-//! digests. What changed is decided by plain functions ([`state_of`], [`changes`]).
+//! A background task on every instance looks at the running challenges each time the
+//! standings engine says a table changed, and at least every
+//! `PODIUM_NEWS_WATCH_INTERVAL_MS`. It computes nothing: it takes the engine's current
+//! table and compares it with what the database remembers of the challenge
+//! (`challenge_watch`): a new leader, a participant past the threshold or at its target
+//! become news. The remembered state moves forward conditionally on the change (`seq`)
+//! the table was current at, so with several instances, which all serve the same table
+//! at the same change, exactly one records each piece of news. It also records, once,
+//! that a challenge ends soon, and keeps rank snapshots for digests. What changed is
+//! decided by plain functions ([`state_of`], [`changes`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,13 +21,13 @@ use uuid::Uuid;
 
 use super::bus::EventBus;
 use super::{record, score_text, Draft, Kind, Subject};
+use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
-use crate::challenges::standings::{Challenge, EntrantLine, StandingsCache, Table};
+use crate::challenges::standings::{Challenge, EntrantLine, Table};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
 use crate::models::watch::{self as rows, SnapshotRow, WatchRow};
-use crate::models::{challenge, now, scoring_version};
-use crate::rules::RuleRunner;
+use crate::models::{challenge, now};
 
 /// What the watcher remembers of a challenge: who leads, who passed the threshold, who
 /// reached the target.
@@ -41,7 +41,7 @@ pub struct State {
 /// The state a table shows. A leader is ranked first with a positive score (before the
 /// first sale everybody is "first" with nothing); passing the threshold counts only when
 /// the challenge has one.
-pub fn state_of(lines: &[EntrantLine], has_threshold: bool) -> State {
+pub fn state_of(lines: &[Arc<EntrantLine>], has_threshold: bool) -> State {
     let mut state = State::default();
     for line in lines {
         let l = &line.line;
@@ -63,7 +63,7 @@ pub fn state_of(lines: &[EntrantLine], has_threshold: bool) -> State {
 pub fn changes<'a>(
     before: &State,
     after: &State,
-    lines: &'a [EntrantLine],
+    lines: &'a [Arc<EntrantLine>],
 ) -> Vec<(Kind, &'a EntrantLine)> {
     let mut found = Vec::new();
     for (kind, was, is) in [
@@ -74,7 +74,7 @@ pub fn changes<'a>(
         for line in lines {
             let id = line.entrant_id();
             if is.contains(&id) && !was.contains(&id) {
-                found.push((kind, line));
+                found.push((kind, &**line));
             }
         }
     }
@@ -132,155 +132,127 @@ pub struct WatchSettings {
 
 pub struct Watcher {
     pub pool: Pool,
-    pub cache: Arc<StandingsCache>,
-    pub runner: Arc<RuleRunner>,
+    pub engine: Arc<Engine>,
     pub bus: Arc<EventBus>,
     pub settings: WatchSettings,
 }
 
-/// What this instance last looked at for each challenge.
-#[derive(Debug, Clone, Copy)]
-struct Look {
-    /// The scoring version and the challenge's revision.
-    at: (i64, NaiveDateTime),
-    /// When, and how long getting the table took.
-    when: std::time::Instant,
-    took: Duration,
-}
-
-type Seen = HashMap<Uuid, Look>;
-
-/// A large table is not recomputed more often than this many times its last cost: while
-/// sales pour in, a challenge of 100,000 entrants (about a second to compute) is looked at
-/// every two seconds or so rather than back to back, leaving the cores to ingestion.
-const COST_FACTOR: u32 = 2;
+/// The change each challenge's table was observed at, on this instance.
+type Seen = HashMap<Uuid, i64>;
 
 impl Watcher {
     /// Runs until the server's runtime stops.
     pub async fn run(self) {
         let mut seen = Seen::new();
+        let mut changed = self.bus.subscribe();
+        // While tables change continuously, one look per this much time at most.
+        let least = self.settings.interval.min(Duration::from_millis(200));
         loop {
-            tokio::time::sleep(self.settings.interval).await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.settings.interval) => {}
+                // A changed table (or a lag, which says the same): look now.
+                _ = changed.recv() => {}
+            }
+            // What else changed meanwhile is seen by this one look.
+            while changed.try_recv().is_ok() {}
             match self.tick(seen.clone()).await {
-                Ok((next, changed)) => {
-                    seen = next;
-                    for id in changed {
-                        self.bus.publish(id);
-                    }
-                }
+                Ok(next) => seen = next,
                 Err(e) => tracing::warn!(error = %e, "the news watcher could not look"),
             }
+            tokio::time::sleep(least).await;
         }
     }
 
-    /// One look at every running challenge; answers what it saw and which challenges
-    /// changed.
-    async fn tick(&self, mut seen: Seen) -> Result<(Seen, Vec<Uuid>), AppError> {
-        let cache = Arc::clone(&self.cache);
-        let runner = Arc::clone(&self.runner);
+    /// One look at every running challenge; answers what it saw.
+    async fn tick(&self, mut seen: Seen) -> Result<Seen, AppError> {
+        let engine = Arc::clone(&self.engine);
         let settings = self.settings;
         self.pool
             .run(move |conn| {
-                let version = scoring_version(conn)?;
-                let mut changed = Vec::new();
                 for row in challenge::with_status(conn, Status::Running.as_str())? {
                     // One challenge that cannot be looked at never stops the others.
-                    let looked = look(conn, &row, version, &mut seen, &cache, &runner, settings);
-                    match looked {
-                        Ok(true) => changed.push(row.id.clone()),
-                        Ok(false) => {}
-                        Err(e) => {
-                            tracing::warn!(challenge = %row.id, error = %e, "the news watcher could not look at a challenge");
-                        }
+                    if let Err(e) = look(conn, &row, &mut seen, &engine, settings) {
+                        tracing::warn!(challenge = %row.id, error = %e, "the news watcher could not look at a challenge");
                     }
                 }
-                let changed = changed
-                    .iter()
-                    .filter_map(|id| Uuid::parse_str(id).ok())
-                    .collect();
-                Ok((seen, changed))
+                Ok(seen)
             })
             .await
     }
 }
 
-/// One look at one running challenge; whether it changed (new standings or news).
+/// One look at one running challenge.
 fn look(
     conn: &mut DbConnection,
     row: &crate::models::challenge::ChallengeRow,
-    version: i64,
     seen: &mut Seen,
-    cache: &StandingsCache,
-    runner: &RuleRunner,
+    engine: &Engine,
     settings: WatchSettings,
-) -> Result<bool, AppError> {
+) -> Result<(), AppError> {
     let challenge = Challenge::try_from(row)?;
     let now = now();
-    let mut changed = ending_soon(conn, &challenge, now, settings.ending_soon)?;
-    let at = (version, challenge.revision);
-    if let Some(last) = seen.get(&challenge.id) {
-        let too_soon = last.when.elapsed() < last.took.saturating_mul(COST_FACTOR);
-        if last.at == at || too_soon {
-            return Ok(changed);
-        }
+    ending_soon(conn, &challenge, now, settings.ending_soon)?;
+    let Some(live) = engine.snapshot(challenge.id) else {
+        return Ok(());
+    };
+    if seen.get(&challenge.id) == Some(&live.changed_at) {
+        return Ok(());
     }
-    let started = std::time::Instant::now();
-    let outcome = cache.live(conn, &challenge, runner);
-    let look = Look {
-        at,
-        when: std::time::Instant::now(),
-        took: started.elapsed(),
-    };
-    let table = match outcome {
-        Ok(table) => table,
-        // Remembered by the cache until something changes; nothing to compare.
-        Err(AppError::RuleFailed { .. }) => {
-            seen.insert(challenge.id, look);
-            return Ok(changed);
-        }
-        Err(e) => return Err(e),
-    };
-    observe(
-        conn,
-        &challenge,
-        &table,
-        version,
-        now,
-        settings.snapshot_every,
-    )?;
+    // A failing rule: nothing to compare until something changes.
+    if let Ok(table) = &live.outcome {
+        observe(
+            conn,
+            &challenge,
+            table,
+            live.changed_at,
+            now,
+            settings.snapshot_every,
+        )?;
+    }
     // Only once observed: a failed look is tried again at the next tick.
-    seen.insert(challenge.id, look);
-    changed = true;
-    Ok(changed)
+    seen.insert(challenge.id, live.changed_at);
+    Ok(())
 }
 
-/// Compares a fresh table with the remembered state and records what changed; the number
-/// of news recorded (0 when another instance already saw this version).
+/// Compares a table, current at change `seq`, with the remembered state and records what
+/// changed; the number of news recorded (0 when this or another instance already
+/// observed that change or a later one).
 pub fn observe(
     conn: &mut DbConnection,
     challenge: &Challenge,
     table: &Table,
-    version: i64,
+    seq: i64,
     now: NaiveDateTime,
     snapshot_every: chrono::Duration,
 ) -> Result<usize, AppError> {
+    // Most changes move scores, not who leads or qualifies: answered by a read, so the
+    // watcher takes the write lock (SQLite's only one) only when there is something to
+    // remember.
+    if let Some(row) = rows::find(conn, challenge.id)? {
+        let after = state_of(&table.lines, challenge.definition.threshold.is_some());
+        let snapshot_due = rows::latest_snapshot_time(conn, challenge.id)?
+            .is_none_or(|last| now - last >= snapshot_every);
+        if row.change_seq >= seq || (remembered(&row)? == after && !snapshot_due) {
+            return Ok(0);
+        }
+    }
     conn.write_transaction(|conn| {
         rows::lock(conn, challenge.id)?;
         let row = rows::find_or_create(conn, challenge.id, now)?;
-        if row.scoring_version >= version {
+        if row.change_seq >= seq {
             return Ok(0);
         }
         let before = remembered(&row)?;
         let after = state_of(&table.lines, challenge.definition.threshold.is_some());
         let next = WatchRow {
             challenge_id: row.challenge_id.clone(),
-            scoring_version: version,
+            change_seq: seq,
             leaders: ids_json(&after.leaders)?,
             passed: ids_json(&after.passed)?,
             reached: ids_json(&after.reached)?,
             observed_at: now,
         };
-        if !rows::advance(conn, row.scoring_version, &next)? {
+        if !rows::advance(conn, row.change_seq, &next)? {
             return Ok(0);
         }
         let found = changes(&before, &after, &table.lines);
@@ -315,7 +287,7 @@ fn ids_json(ids: &BTreeSet<Uuid>) -> Result<String, AppError> {
 /// The ranks of a table, for a later digest.
 fn snapshot(
     challenge_id: Uuid,
-    lines: &[EntrantLine],
+    lines: &[Arc<EntrantLine>],
     now: NaiveDateTime,
 ) -> Result<SnapshotRow, AppError> {
     let ranks: BTreeMap<Uuid, u32> = lines
@@ -374,8 +346,13 @@ mod tests {
     use crate::challenges::definition::RankingUnit;
     use crate::scoring::{Exact, Line, Totals};
 
-    fn line(rank: Option<u32>, score: i64, passed: bool, reached: Option<bool>) -> EntrantLine {
-        EntrantLine {
+    fn line(
+        rank: Option<u32>,
+        score: i64,
+        passed: bool,
+        reached: Option<bool>,
+    ) -> Arc<EntrantLine> {
+        Arc::new(EntrantLine {
             entrant_name: format!("E{}", rank.unwrap_or(0)),
             unit: RankingUnit::Participant,
             region_id: None,
@@ -397,7 +374,7 @@ mod tests {
                 rule_qualified: None,
                 detail: None,
             },
-        }
+        })
     }
 
     #[test]
@@ -418,12 +395,12 @@ mod tests {
         let lines = vec![a.clone(), b.clone()];
         assert!(changes(&first, &state_of(&lines, false), &lines).is_empty());
         // B overtakes A.
-        let mut b2 = b.clone();
+        let mut b2 = EntrantLine::clone(&b);
         b2.line.rank = Some(1);
         b2.line.score = Some(Exact::from_int(20));
-        let mut a2 = a.clone();
+        let mut a2 = EntrantLine::clone(&a);
         a2.line.rank = Some(2);
-        let lines = vec![b2, a2];
+        let lines = vec![Arc::new(b2), Arc::new(a2)];
         let after = state_of(&lines, false);
         let news = changes(&first, &after, &lines);
         assert_eq!(news.len(), 1);

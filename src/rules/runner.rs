@@ -110,6 +110,9 @@ pub struct RuleRunner {
     limits: Limits,
     cache: Mutex<HashMap<(String, RuleKind), Arc<AST>>>,
     gate: Gate,
+    /// Objective evaluations run so far (one per entrant scored): how the engine's tests
+    /// see that a change re-scores only the entrants it touched.
+    evaluations: std::sync::atomic::AtomicU64,
 }
 
 impl RuleRunner {
@@ -119,6 +122,7 @@ impl RuleRunner {
             limits,
             cache: Mutex::new(HashMap::new()),
             gate: Gate::new(concurrency),
+            evaluations: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -171,6 +175,8 @@ impl RuleRunner {
                     )),
                 }));
             }
+            self.evaluations
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let output = objective::evaluate(&self.engine, ast, &self.limits, challenge, input)
                 .map_err(|error| RuleFailure {
                     entrant: Some(entrant),
@@ -179,6 +185,11 @@ impl RuleRunner {
             outputs.push(output);
         }
         Ok(outputs)
+    }
+
+    /// Objective evaluations run so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs an allocation rule once.

@@ -92,20 +92,42 @@ fn compare(rules: &ScoringRules, a: &Line, b: &Line) -> Ordering {
     compare_explained(rules, a, b).0
 }
 
-/// Ranks the lines and returns them in display order.
-pub fn rank(rules: &ScoringRules, lines: Vec<Line>) -> Vec<Line> {
-    let (mut ranked, mut others): (Vec<Line>, Vec<Line>) =
-        lines.into_iter().partition(|l| l.passed_threshold);
-    ranked.sort_by(|a, b| compare(rules, a, b).then(a.entrant_id.cmp(&b.entrant_id)));
+/// What can be ranked: a [`Line`], or anything that carries one (a line with who it is
+/// about), so a live table ranks its own lines without taking them apart.
+pub trait Ranked {
+    fn line(&self) -> &Line;
+    fn line_mut(&mut self) -> &mut Line;
+}
+
+impl Ranked for Line {
+    fn line(&self) -> &Line {
+        self
+    }
+    fn line_mut(&mut self) -> &mut Line {
+        self
+    }
+}
+
+/// Ranks the lines and returns them in display order. Only the ranks, ties and
+/// tie-breaks are written: the rest of each line is its own. The sort is stable and
+/// adaptive, so lines already nearly in order (a live table after a few changes) cost
+/// about one pass.
+pub fn rank<T: Ranked>(rules: &ScoringRules, lines: Vec<T>) -> Vec<T> {
+    let (mut ranked, mut others): (Vec<T>, Vec<T>) =
+        lines.into_iter().partition(|l| l.line().passed_threshold);
+    ranked.sort_by(|a, b| {
+        let (a, b) = (a.line(), b.line());
+        compare(rules, a, b).then(a.entrant_id.cmp(&b.entrant_id))
+    });
     for index in 0..ranked.len() {
-        let with_previous =
-            (index > 0).then(|| compare_explained(rules, &ranked[index - 1], &ranked[index]));
+        let with_previous = (index > 0)
+            .then(|| compare_explained(rules, ranked[index - 1].line(), ranked[index].line()));
         let with_next = ranked
             .get(index + 1)
-            .map(|next| compare_explained(rules, &ranked[index], next));
+            .map(|next| compare_explained(rules, ranked[index].line(), next.line()));
         let tied_with_previous = with_previous.is_some_and(|(o, _, _)| o == Ordering::Equal);
-        ranked[index].rank = if tied_with_previous {
-            ranked[index - 1].rank
+        let rank = if tied_with_previous {
+            ranked[index - 1].line().rank
         } else {
             Some(index as u32 + 1)
         };
@@ -114,15 +136,30 @@ pub fn rank(rules: &ScoringRules, lines: Vec<Line>) -> Vec<Line> {
         let separated = |c: Option<(Ordering, bool, Option<TieBreak>)>| {
             c.and_then(|(_, equal, rule)| equal.then_some(rule).flatten())
         };
-        ranked[index].tied = with_previous.is_some_and(|(_, equal, _)| equal)
+        let tied = with_previous.is_some_and(|(_, equal, _)| equal)
             || with_next.is_some_and(|(_, equal, _)| equal);
-        ranked[index].tie_break = separated(with_previous).or(separated(with_next));
+        let tie_break = separated(with_previous).or(separated(with_next));
+        // Written only when different: a shared line is copied only if its rank moved.
+        let current = ranked[index].line();
+        if (current.rank, current.tied, current.tie_break) != (rank, tied, tie_break) {
+            let line = ranked[index].line_mut();
+            line.rank = rank;
+            line.tied = tied;
+            line.tie_break = tie_break;
+        }
     }
-    others.sort_by(|a, b| b.score.cmp(&a.score).then(a.entrant_id.cmp(&b.entrant_id)));
+    others.sort_by(|a, b| {
+        let (a, b) = (a.line(), b.line());
+        b.score.cmp(&a.score).then(a.entrant_id.cmp(&b.entrant_id))
+    });
     for line in &mut others {
-        line.rank = None;
-        line.tied = false;
-        line.tie_break = None;
+        let current = line.line();
+        if (current.rank, current.tied, current.tie_break) != (None, false, None) {
+            let line = line.line_mut();
+            line.rank = None;
+            line.tied = false;
+            line.tie_break = None;
+        }
     }
     ranked.extend(others);
     ranked

@@ -33,6 +33,9 @@ pub struct SaleFilter {
     pub products: Option<BTreeSet<Uuid>>,
     /// Only sales to key-account customers count.
     pub key_accounts_only: bool,
+    /// When set, only these participants' sales are read: a live table computes again
+    /// just the entrants a change touched. It never changes what a line counts.
+    pub participants: Option<BTreeSet<Uuid>>,
 }
 
 /// One sale line as scoring sees it. Reversal lines carry negative quantity and amount.
@@ -56,6 +59,10 @@ impl SaleFilter {
                 Some(products) => sale.product_id.is_some_and(|p| products.contains(&p)),
                 None => true,
             }
+            && self
+                .participants
+                .as_ref()
+                .is_none_or(|only| only.contains(&sale.participant_id))
     }
 }
 

@@ -142,6 +142,7 @@ pub fn test_settings(database_url: String) -> Settings {
         shutdown_timeout_seconds: 1,
         // News, streams and webhooks at test speed.
         news_watch_interval_ms: 100,
+        change_poll_ms: 50,
         news_snapshot_interval_seconds: 0,
         webhook_poll_ms: 100,
         webhook_retry_base_ms: 300,

@@ -5,6 +5,7 @@ mod api_clients;
 mod auth;
 mod challenges;
 mod demo;
+mod engine;
 mod exact;
 mod helpers;
 mod news;

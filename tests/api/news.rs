@@ -570,6 +570,104 @@ async fn news_reach_the_streams_of_another_instance() {
     handle.stop(false).await;
 }
 
+/// Two instances on one PostgreSQL database, the listeners' connections terminated: a
+/// sale and the news it makes, committed on the first instance while the second cannot
+/// hear notifications, still reach the second instance's open stream (its engine polls the
+/// change log), and both instances then serve the same table.
+#[actix_web::test]
+async fn a_lost_notification_loses_no_update_on_another_instance() {
+    let app = spawn_app().await;
+    if !app.database_url.starts_with("postgres") {
+        eprintln!("skipped: several instances need PostgreSQL");
+        return;
+    }
+    let admin = app.admin().await;
+    let arena = Arena::new(&app, json!({})).await;
+    arena.start(&app, &admin).await;
+    let mut settings = crate::helpers::test_settings(app.database_url.clone());
+    settings.change_poll_ms = 300;
+    let other = podium::startup::Application::build(settings).expect("a second instance");
+    let other_address = format!("http://127.0.0.1:{}", other.port());
+    let handle = other.handle();
+    actix_web::rt::spawn(other.run_until_stopped());
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let response = app
+        .http
+        .get(format!(
+            "{other_address}/api/v1/challenges/{}/standings/stream",
+            arena.challenge
+        ))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .expect("stream opened on the second instance");
+    assert_eq!(response.status(), 200);
+    let mut stream = EventStream {
+        response,
+        buffer: String::new(),
+        raw: String::new(),
+    };
+    stream
+        .until(5, "the first lines", |e| e.name == "standings")
+        .await;
+
+    // Every LISTEN connection of this database goes; the listeners reconnect later, and
+    // what was notified meanwhile is lost.
+    let mut conn = app.connect();
+    let killed: Vec<bool> = {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Killed {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            killed: bool,
+        }
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND (query LIKE 'LISTEN%' OR query = 'SELECT 1')",
+        )
+        .load::<Killed>(&mut conn)
+        .expect("terminated")
+        .into_iter()
+        .map(|k| k.killed)
+        .collect()
+    };
+    assert!(killed.iter().any(|k| *k), "a listener was connected");
+    arena.sell(&app, &admin, arena.alice, 7_700).await;
+    stream
+        .until(10, "the sale, on the second instance", |e| {
+            e.name == "standings"
+                && e.data["lines"]
+                    .as_array()
+                    .is_some_and(|lines| lines.iter().any(|l| l["score"] == "7700"))
+        })
+        .await;
+    stream
+        .until(
+            10,
+            "the new leader, on the second instance",
+            is_news("leader_changed"),
+        )
+        .await;
+    let path = format!("/api/v1/challenges/{}/standings?limit=200", arena.challenge);
+    let here: Value = app.get_json(&admin, &path).await;
+    let there: Value = app
+        .http
+        .get(format!("{other_address}{path}"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        here["items"], there["items"],
+        "both instances serve the same table"
+    );
+    handle.stop(false).await;
+}
+
 #[actix_web::test]
 async fn the_digest_tells_who_leads_who_moved_and_what_happened() {
     let app = spawn_app().await;

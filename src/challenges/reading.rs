@@ -1,0 +1,222 @@
+//! Reading a challenge's standings for a caller: the one place every reader (pages, one
+//! line, streams, digests, share pages, exports) gets lines from.
+//!
+//! Frozen tables are read from `standing_lines`, one page at a time. Live ones are the
+//! engine's current snapshot once it has applied the last change committed before the
+//! read (see [`super::engine`]): the database connection is given back before waiting,
+//! and a page is a slice of the snapshot.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use uuid::Uuid;
+
+use super::engine::Engine;
+use super::standings::{self, Challenge, EntrantLine, Table, View};
+use crate::auth::AuthUser;
+use crate::db::{DbConnection, Pool};
+use crate::error::AppError;
+use crate::models::change;
+use crate::models::standing::{self, StandingFilter};
+
+/// One page of the lines a caller may see, the total over all pages, and when live lines
+/// were computed (`None` for frozen ones).
+#[derive(Debug, Clone, Default)]
+pub struct LinesPage {
+    pub lines: Vec<EntrantLine>,
+    pub total: i64,
+    pub computed_at: Option<NaiveDateTime>,
+}
+
+/// Which lines: `limit` from `offset`, in rank order.
+#[derive(Debug, Clone, Copy)]
+pub struct Slice {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Slice {
+    /// Every line (exports, digests).
+    pub const ALL: Slice = Slice {
+        limit: i64::MAX,
+        offset: 0,
+    };
+}
+
+/// The lines of a standing table frozen for `view`, or `None` for no line at all.
+fn frozen_filter(view: View) -> Option<StandingFilter> {
+    let filter = StandingFilter::default();
+    match view {
+        View::All => Some(filter),
+        View::Region(id) => Some(StandingFilter {
+            region_id: Some(id),
+            ..filter
+        }),
+        View::Organisation(id) => Some(StandingFilter {
+            organisation_id: Some(id),
+            ..filter
+        }),
+        View::Entrant(id) => Some(StandingFilter {
+            entrant_id: Some(id),
+            ..filter
+        }),
+        View::Nothing => None,
+    }
+}
+
+pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
+    serde_json::from_str(json).map_err(|e| {
+        AppError::internal(anyhow::anyhow!(
+            "a frozen standings line is unreadable: {e}"
+        ))
+    })
+}
+
+/// The live table of a challenge that is not frozen, with every change committed before
+/// this call.
+pub async fn live_table(pool: &Pool, engine: &Engine, id: Uuid) -> Result<Arc<Table>, AppError> {
+    let seq = pool.run(|conn| Ok(change::latest(conn)?)).await?;
+    engine.live(id, seq).await
+}
+
+/// The same from a thread that already holds a connection (a close, a simulation): the
+/// engine's table when it has applied everything committed, else a whole computation on
+/// this connection, which sees the same data.
+pub fn live_table_on(
+    conn: &mut DbConnection,
+    engine: &Engine,
+    challenge: &Challenge,
+) -> Result<Arc<Table>, AppError> {
+    let seq = change::latest(conn)?;
+    if engine.applied() >= seq {
+        if let Some(live) = engine.snapshot(challenge.id) {
+            return live.outcome.clone().map_err(AppError::rule_failed);
+        }
+    }
+    standings::compute(conn, challenge, engine.runner()).map(Arc::new)
+}
+
+/// One page of what `caller` may see of a challenge's standings, with the challenge.
+///
+/// `load` finds the challenge and checks that the caller may see it (the access rules'
+/// part): it runs in the same database round trip as the rest of the read (the view, the
+/// frozen page or the log's position), so a live page costs one trip to the database and
+/// a slice of the engine's table.
+pub async fn page<L>(
+    pool: &Pool,
+    engine: &Engine,
+    caller: &AuthUser,
+    load: L,
+    slice: Slice,
+) -> Result<(Challenge, LinesPage), AppError>
+where
+    L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
+{
+    let caller = caller.clone();
+    let (challenge, view, seq, frozen_page) = pool
+        .run(move |conn| {
+            let challenge = load(conn)?;
+            let view = standings::view_for(conn, &caller, &challenge)?;
+            if !challenge.status.is_frozen() {
+                let seq = change::latest(conn)?;
+                return Ok((challenge, view, seq, None));
+            }
+            let Some(filter) = frozen_filter(view) else {
+                return Ok((challenge, view, 0, Some(LinesPage::default())));
+            };
+            let (rows, total) =
+                standing::page(conn, challenge.id, &filter, slice.limit, slice.offset)?;
+            let lines = rows
+                .iter()
+                .map(|r| parse_line(&r.line))
+                .collect::<Result<_, _>>()?;
+            let page = LinesPage {
+                lines,
+                total,
+                computed_at: None,
+            };
+            Ok((challenge, view, 0, Some(page)))
+        })
+        .await?;
+    if let Some(page) = frozen_page {
+        return Ok((challenge, page));
+    }
+    let table = engine.live(challenge.id, seq).await?;
+    let page = slice_of(&table, view, slice);
+    Ok((challenge, page))
+}
+
+/// The lines of `table` that `view` shows, sliced.
+pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
+    let offset = usize::try_from(slice.offset).unwrap_or(usize::MAX);
+    let limit = usize::try_from(slice.limit).unwrap_or(usize::MAX);
+    let (lines, total) = if view == View::All {
+        (
+            table
+                .lines
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|line| EntrantLine::clone(line))
+                .collect(),
+            table.lines.len(),
+        )
+    } else {
+        let mut total = 0;
+        let mut lines = Vec::new();
+        for line in table.lines.iter().filter(|l| view.shows(l)) {
+            if total >= offset && lines.len() < limit {
+                lines.push(EntrantLine::clone(line));
+            }
+            total += 1;
+        }
+        (lines, total)
+    };
+    LinesPage {
+        lines,
+        total: i64::try_from(total).unwrap_or(i64::MAX),
+        computed_at: table.computed_at,
+    }
+}
+
+/// One entrant's line, if `caller` may see it, with the challenge (`load` as for
+/// [`page`]).
+pub async fn line<L>(
+    pool: &Pool,
+    engine: &Engine,
+    caller: &AuthUser,
+    load: L,
+    entrant_id: Uuid,
+) -> Result<(Challenge, Option<EntrantLine>), AppError>
+where
+    L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
+{
+    let caller = caller.clone();
+    let (challenge, view, seq, frozen) = pool
+        .run(move |conn| {
+            let challenge = load(conn)?;
+            let view = standings::view_for(conn, &caller, &challenge)?;
+            if !challenge.status.is_frozen() {
+                let seq = change::latest(conn)?;
+                return Ok((challenge, view, seq, None));
+            }
+            let filter = StandingFilter {
+                entrant_id: Some(entrant_id),
+                ..StandingFilter::default()
+            };
+            let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
+            let line = rows.first().map(|r| parse_line(&r.line)).transpose()?;
+            Ok((challenge, view, 0, Some(line)))
+        })
+        .await?;
+    if let Some(line) = frozen {
+        return Ok((challenge, line.filter(|l| view.shows(l))));
+    }
+    let table = engine.live(challenge.id, seq).await?;
+    let line = table
+        .lines
+        .iter()
+        .find(|l| l.entrant_id() == entrant_id && view.shows(l))
+        .map(|line| EntrantLine::clone(line));
+    Ok((challenge, line))
+}
