@@ -440,6 +440,7 @@ async fn simulate(
     let page = PageRequest::parse(query.limit, query.offset)?;
     let form = body.into_inner();
     let engine = engine.into_inner();
+    crate::challenges::reading::caught_up(&pool, &engine).await?;
     let (challenge, comparison, current_error, simulated_error) = pool
         .run(move |conn| {
             let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;

@@ -322,8 +322,13 @@ async fn public_page(
         Err(ShareTokenError::Invalid) => Err(AppError::NotFound("share link")),
         Ok(link) => {
             let engine = engine.into_inner();
-            pool.run(move |conn| page_of(conn, &engine, link, refresh))
-                .await
+            match crate::challenges::reading::caught_up(&pool, &engine).await {
+                Ok(()) => {
+                    pool.run(move |conn| page_of(conn, &engine, link, refresh))
+                        .await
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     let mut response = match page {

@@ -72,28 +72,27 @@ pub fn parse_line(json: &str) -> Result<EntrantLine, AppError> {
     })
 }
 
-/// The live table of a challenge that is not frozen, with every change committed before
-/// this call.
-pub async fn live_table(pool: &Pool, engine: &Engine, id: Uuid) -> Result<Arc<Table>, AppError> {
+/// Waits, holding no connection, until the engine has applied every change committed
+/// before this call: what a reader that then works on one connection ([`live_table_on`])
+/// does first.
+pub async fn caught_up(pool: &Pool, engine: &Engine) -> Result<(), AppError> {
     let seq = pool.run(|conn| Ok(change::latest(conn)?)).await?;
-    engine.live(id, seq).await
+    engine.caught_up(seq).await
 }
 
-/// The same from a thread that already holds a connection (a close, a simulation): the
-/// engine's table when it has applied everything committed, else a whole computation on
-/// this connection, which sees the same data.
+/// The live table for a thread that already holds a connection (a share page, the
+/// current side of a simulation), after [`caught_up`]: the engine's current table, or a
+/// whole computation on this connection when the engine has none (a table being built
+/// again). Never waits, so a connection is not held while the engine works.
 pub fn live_table_on(
     conn: &mut DbConnection,
     engine: &Engine,
     challenge: &Challenge,
 ) -> Result<Arc<Table>, AppError> {
-    let seq = change::latest(conn)?;
-    if engine.applied() >= seq {
-        if let Some(live) = engine.snapshot(challenge.id) {
-            return live.outcome.clone().map_err(AppError::rule_failed);
-        }
+    match engine.snapshot(challenge.id) {
+        Some(live) => live.outcome.clone().map_err(AppError::rule_failed),
+        None => standings::compute(conn, challenge, engine.runner()).map(Arc::new),
     }
-    standings::compute(conn, challenge, engine.runner()).map(Arc::new)
 }
 
 /// One page of what `caller` may see of a challenge's standings, with the challenge.
