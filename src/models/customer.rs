@@ -71,7 +71,7 @@ pub fn list(
 }
 
 /// Sets the key-account flag; `None` when there is no such customer. Scores may depend
-/// on it, so cached standings are invalidated.
+/// on it, so the change is recorded in the log, and live tables follow it.
 pub fn set_key_account(
     conn: &mut DbConnection,
     id: Uuid,

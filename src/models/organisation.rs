@@ -63,7 +63,7 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Renames an organisation; names show in standings, so cached tables are invalidated.
+/// Renames an organisation; names show in standings, so the change is recorded in the log.
 pub fn update_name(
     conn: &mut DbConnection,
     id: Uuid,

@@ -140,7 +140,7 @@ pub fn list(
 }
 
 /// Applies changes; `None` when there is no such participant. Moving a participant can
-/// change scores, so cached standings are invalidated.
+/// change scores, so the change is recorded in the log, and live tables follow it.
 pub fn update(
     conn: &mut DbConnection,
     id: Uuid,

@@ -101,7 +101,7 @@ pub fn list(
 }
 
 /// Applies changes; `None` when there is no such region. Scores depend on regions, so
-/// cached standings are invalidated.
+/// the change is recorded in the log, and live tables follow it.
 pub fn update(
     conn: &mut DbConnection,
     id: Uuid,
