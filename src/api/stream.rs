@@ -45,6 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Least time between two reads of one stream: while sales pour in, the engine's table
+/// changes every few milliseconds, and a leaderboard needs a few frames a second, not a
+/// read per change for each open stream. What changed meanwhile is read at once after.
+const PACE: Duration = Duration::from_millis(200);
 /// How often a quiet stream checks that its caller's account is still active.
 const RECHECK: Duration = Duration::from_secs(15);
 /// News read per query, and sent per change at most (the rest follow at the next change).
@@ -168,6 +172,7 @@ async fn stream_standings(
         started: false,
         expires_at,
         keep_alive_at: tokio::time::Instant::now() + KEEP_ALIVE,
+        read_at: tokio::time::Instant::now(),
         checked_at: tokio::time::Instant::now(),
         ended: false,
     };
@@ -201,6 +206,8 @@ struct Follower {
     expires_at: i64,
     /// When to send a keep-alive comment if nothing else was sent.
     keep_alive_at: tokio::time::Instant,
+    /// When the stream last read the table (see [`PACE`]).
+    read_at: tokio::time::Instant,
     /// When the account was last found active.
     checked_at: tokio::time::Instant,
     /// The last event (why the stream ends) was sent.
@@ -248,8 +255,10 @@ impl Follower {
                     return Some(sse(None, "problem", &problem));
                 }
             }
+            tokio::time::sleep_until(self.read_at + PACE).await;
             // Several signals in a row are one change to read.
             while self.signals.try_recv().is_ok() {}
+            self.read_at = tokio::time::Instant::now();
             let chunk = self.changes(false).await;
             if !chunk.is_empty() {
                 return Some(self.sent(chunk));
