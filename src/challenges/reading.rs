@@ -95,12 +95,44 @@ pub fn live_table_on(
     }
 }
 
-/// One page of what `caller` may see of a challenge's standings, with the challenge.
-///
-/// `load` finds the challenge and checks that the caller may see it (the access rules'
-/// part): it runs in the same database round trip as the rest of the read (the view, the
-/// frozen page or the log's position), so a live page costs one trip to the database and
-/// a slice of the engine's table.
+/// Where a read's lines come from: the engine's table once it has applied this change,
+/// or what was read of the frozen table.
+enum Source<T> {
+    Live(i64),
+    Frozen(T),
+}
+
+/// The challenge (`load` finds it and checks that the caller may see it: the access
+/// rules' part), the caller's view, and the source of its lines, in one database round
+/// trip: for a frozen challenge `frozen` reads what is wanted of its stored lines.
+async fn open<L, F, T>(
+    pool: &Pool,
+    caller: &AuthUser,
+    load: L,
+    frozen: F,
+) -> Result<(Challenge, View, Source<T>), AppError>
+where
+    L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Challenge, View) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let caller = caller.clone();
+    pool.run(move |conn| {
+        let challenge = load(conn)?;
+        let view = standings::view_for(conn, &caller, &challenge)?;
+        let source = if challenge.status.is_frozen() {
+            Source::Frozen(frozen(conn, &challenge, view)?)
+        } else {
+            Source::Live(change::latest(conn)?)
+        };
+        Ok((challenge, view, source))
+    })
+    .await
+}
+
+/// One page of what `caller` may see of a challenge's standings, with the challenge
+/// (`load` as for [`open`]). A live page costs one trip to the database and a slice of
+/// the engine's table.
 pub async fn page<L>(
     pool: &Pool,
     engine: &Engine,
@@ -111,38 +143,29 @@ pub async fn page<L>(
 where
     L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
 {
-    let caller = caller.clone();
-    let (challenge, view, seq, frozen_page) = pool
-        .run(move |conn| {
-            let challenge = load(conn)?;
-            let view = standings::view_for(conn, &caller, &challenge)?;
-            if !challenge.status.is_frozen() {
-                let seq = change::latest(conn)?;
-                return Ok((challenge, view, seq, None));
-            }
-            let Some(filter) = frozen_filter(view) else {
-                return Ok((challenge, view, 0, Some(LinesPage::default())));
-            };
-            let (rows, total) =
-                standing::page(conn, challenge.id, &filter, slice.limit, slice.offset)?;
-            let lines = rows
-                .iter()
-                .map(|r| parse_line(&r.line))
-                .collect::<Result<_, _>>()?;
-            let page = LinesPage {
-                lines,
-                total,
-                computed_at: None,
-            };
-            Ok((challenge, view, 0, Some(page)))
+    let frozen = move |conn: &mut DbConnection, challenge: &Challenge, view: View| {
+        let Some(filter) = frozen_filter(view) else {
+            return Ok(LinesPage::default());
+        };
+        let (rows, total) = standing::page(conn, challenge.id, &filter, slice.limit, slice.offset)?;
+        let lines = rows
+            .iter()
+            .map(|r| parse_line(&r.line))
+            .collect::<Result<_, _>>()?;
+        Ok(LinesPage {
+            lines,
+            total,
+            computed_at: None,
         })
-        .await?;
-    if let Some(page) = frozen_page {
-        return Ok((challenge, page));
+    };
+    match open(pool, caller, load, frozen).await? {
+        (challenge, _, Source::Frozen(page)) => Ok((challenge, page)),
+        (challenge, view, Source::Live(seq)) => {
+            let table = engine.live(challenge.id, seq).await?;
+            let page = slice_of(&table, view, slice);
+            Ok((challenge, page))
+        }
     }
-    let table = engine.live(challenge.id, seq).await?;
-    let page = slice_of(&table, view, slice);
-    Ok((challenge, page))
 }
 
 /// The lines of `table` that `view` shows, sliced.
@@ -179,7 +202,7 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
 }
 
 /// One entrant's line, if `caller` may see it, with the challenge (`load` as for
-/// [`page`]).
+/// [`open`]).
 pub async fn line<L>(
     pool: &Pool,
     engine: &Engine,
@@ -190,32 +213,25 @@ pub async fn line<L>(
 where
     L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
 {
-    let caller = caller.clone();
-    let (challenge, view, seq, frozen) = pool
-        .run(move |conn| {
-            let challenge = load(conn)?;
-            let view = standings::view_for(conn, &caller, &challenge)?;
-            if !challenge.status.is_frozen() {
-                let seq = change::latest(conn)?;
-                return Ok((challenge, view, seq, None));
-            }
-            let filter = StandingFilter {
-                entrant_id: Some(entrant_id),
-                ..StandingFilter::default()
-            };
-            let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
-            let line = rows.first().map(|r| parse_line(&r.line)).transpose()?;
-            Ok((challenge, view, 0, Some(line)))
-        })
-        .await?;
-    if let Some(line) = frozen {
-        return Ok((challenge, line.filter(|l| view.shows(l))));
-    }
-    let table = engine.live(challenge.id, seq).await?;
-    let line = table
-        .lines
-        .iter()
-        .find(|l| l.entrant_id() == entrant_id && view.shows(l))
-        .map(|line| EntrantLine::clone(line));
-    Ok((challenge, line))
+    let frozen = move |conn: &mut DbConnection, challenge: &Challenge, _: View| {
+        let filter = StandingFilter {
+            entrant_id: Some(entrant_id),
+            ..StandingFilter::default()
+        };
+        let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
+        rows.first().map(|r| parse_line(&r.line)).transpose()
+    };
+    let (challenge, view, line) = match open(pool, caller, load, frozen).await? {
+        (challenge, view, Source::Frozen(line)) => (challenge, view, line),
+        (challenge, view, Source::Live(seq)) => {
+            let table = engine.live(challenge.id, seq).await?;
+            let line = table
+                .lines
+                .iter()
+                .find(|l| l.entrant_id() == entrant_id)
+                .map(|line| EntrantLine::clone(line));
+            (challenge, view, line)
+        }
+    };
+    Ok((challenge, line.filter(|l| view.shows(l))))
 }

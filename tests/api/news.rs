@@ -519,32 +519,26 @@ async fn the_stream_sends_lines_and_news_within_the_callers_view() {
     assert_eq!(response.status(), 401);
 }
 
-/// Two API instances on one PostgreSQL database: news recorded on one reach the streams
-/// of the other through LISTEN/NOTIFY. The second instance's watcher is slowed down to an
-/// hour, so only the notification can wake its streams. (SQLite is one instance only.)
-#[actix_web::test]
-async fn news_reach_the_streams_of_another_instance() {
-    let app = spawn_app().await;
-    if !app.database_url.starts_with("postgres") {
-        eprintln!("skipped: several instances need PostgreSQL");
-        return;
-    }
-    let admin = app.admin().await;
-    let arena = Arena::new(&app, json!({})).await;
+/// A second instance of the server on `app`'s database, with its settings changed by
+/// `adjust`, and a stream opened on it as `admin`; its listener has had a moment to LISTEN.
+async fn second_instance(
+    app: &TestApp,
+    admin: &Caller,
+    challenge: Uuid,
+    adjust: impl FnOnce(&mut podium::settings::Settings),
+) -> (String, actix_web::dev::ServerHandle, EventStream) {
     let mut settings = crate::helpers::test_settings(app.database_url.clone());
-    settings.news_watch_interval_ms = 3_600_000;
+    adjust(&mut settings);
     let other = podium::startup::Application::build(settings).expect("a second instance");
-    let other_address = format!("http://127.0.0.1:{}", other.port());
+    let address = format!("http://127.0.0.1:{}", other.port());
     let handle = other.handle();
     actix_web::rt::spawn(other.run_until_stopped());
     // Its listener connects on its own thread: give it a moment to LISTEN.
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-
     let response = app
         .http
         .get(format!(
-            "{other_address}/api/v1/challenges/{}/standings/stream",
-            arena.challenge
+            "{address}/api/v1/challenges/{challenge}/standings/stream"
         ))
         .bearer_auth(&admin.token)
         .send()
@@ -559,6 +553,25 @@ async fn news_reach_the_streams_of_another_instance() {
     stream
         .until(5, "the first lines", |e| e.name == "standings")
         .await;
+    (address, handle, stream)
+}
+
+/// Two API instances on one PostgreSQL database: news recorded on one reach the streams
+/// of the other through LISTEN/NOTIFY. The second instance's watcher is slowed down to an
+/// hour, so only the notification can wake its streams. (SQLite is one instance only.)
+#[actix_web::test]
+async fn news_reach_the_streams_of_another_instance() {
+    let app = spawn_app().await;
+    if !app.database_url.starts_with("postgres") {
+        eprintln!("skipped: several instances need PostgreSQL");
+        return;
+    }
+    let admin = app.admin().await;
+    let arena = Arena::new(&app, json!({})).await;
+    let (_, handle, mut stream) = second_instance(&app, &admin, arena.challenge, |s| {
+        s.news_watch_interval_ms = 3_600_000;
+    })
+    .await;
     arena.start(&app, &admin).await;
     stream
         .until(
@@ -584,32 +597,8 @@ async fn a_lost_notification_loses_no_update_on_another_instance() {
     let admin = app.admin().await;
     let arena = Arena::new(&app, json!({})).await;
     arena.start(&app, &admin).await;
-    let mut settings = crate::helpers::test_settings(app.database_url.clone());
-    settings.change_poll_ms = 300;
-    let other = podium::startup::Application::build(settings).expect("a second instance");
-    let other_address = format!("http://127.0.0.1:{}", other.port());
-    let handle = other.handle();
-    actix_web::rt::spawn(other.run_until_stopped());
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    let response = app
-        .http
-        .get(format!(
-            "{other_address}/api/v1/challenges/{}/standings/stream",
-            arena.challenge
-        ))
-        .bearer_auth(&admin.token)
-        .send()
-        .await
-        .expect("stream opened on the second instance");
-    assert_eq!(response.status(), 200);
-    let mut stream = EventStream {
-        response,
-        buffer: String::new(),
-        raw: String::new(),
-    };
-    stream
-        .until(5, "the first lines", |e| e.name == "standings")
-        .await;
+    let (other_address, handle, mut stream) =
+        second_instance(&app, &admin, arena.challenge, |s| s.change_poll_ms = 300).await;
 
     // Every LISTEN connection of this database goes; the listeners reconnect later, and
     // what was notified meanwhile is lost.
