@@ -6,6 +6,7 @@
 //! and read the port back, so each starts the real server on its own database.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -38,6 +39,7 @@ const BODY_LIMIT: usize = 16 * 1024 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    engine: Arc<Engine>,
 }
 
 impl Application {
@@ -75,10 +77,12 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr()?.port();
+        let engine_of_app = engine.clone().into_inner();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(cors(&origins))
+                .wrap(from_fn(api::consistency::stamp_writes))
                 .wrap(from_fn(request_id_header))
                 .wrap(TracingLogger::default())
                 .app_data(json_config())
@@ -114,11 +118,17 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            engine: engine_of_app,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The instance's standings engine (tests wait on it for the writes they made).
+    pub fn engine(&self) -> Arc<Engine> {
+        Arc::clone(&self.engine)
     }
 
     /// A handle to stop the server from elsewhere (tests).
@@ -226,7 +236,13 @@ fn cors(origins: &[String]) -> Cors {
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
         .allowed_header(HeaderName::from_static("idempotency-key"))
-        .expose_headers([header::LOCATION, HeaderName::from_static("x-request-id")])
+        .allowed_header(HeaderName::from_static("podium-min-change"))
+        .expose_headers([
+            header::LOCATION,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-total-count"),
+            HeaderName::from_static("podium-change"),
+        ])
         .max_age(3600)
 }
 

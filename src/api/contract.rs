@@ -11,6 +11,8 @@
 //!   every operation but `/healthz` reaches the database (the token check does), so may
 //!   answer 503 `database_unavailable`. Every response carries `X-Request-Id`; every 201
 //!   carries `Location` except the sale batch (many lines, no one resource).
+//! - Every 2xx answer of a write (POST, PUT, PATCH, DELETE) carries `Podium-Change`, the
+//!   change log position a reader names to read it back (`api::consistency`).
 //! - `limit` and `offset` get the bounds [`PageRequest::parse`] enforces.
 //! - `Page_X` lists `$ref` their item schema instead of an inlined copy.
 //! - Unions of inline objects tagged by one property (serde's internally tagged enums)
@@ -93,6 +95,7 @@ pub fn finish_value(doc: &mut Value) {
     free_form_objects(doc);
     always_sent_is_required(doc);
     operations(doc);
+    write_changes(doc);
     printable_strings(doc);
     links(doc);
     webhooks(doc);
@@ -302,6 +305,42 @@ fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Valu
                 .filter(|(method, _)| METHODS.contains(&method.as_str()))
                 .filter_map(|(_, operation)| operation.as_object_mut())
         })
+}
+
+/// `Podium-Change` on every successful answer of a write (`api::consistency::stamp_writes`).
+fn write_changes(doc: &mut Value) {
+    let change = json!({
+        "description": "The change log's position at or after this write: send it as `Podium-Min-Change` to read the write back in live standings, on any instance.",
+        "schema": {"type": "integer", "format": "int64", "minimum": 0}
+    });
+    let writes = doc
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| {
+            item.iter_mut()
+                .filter(|(method, _)| ["post", "put", "patch", "delete"].contains(&method.as_str()))
+                .filter_map(|(_, operation)| operation.get_mut("responses")?.as_object_mut())
+        });
+    for responses in writes {
+        for (_, response) in responses
+            .iter_mut()
+            .filter(|(status, _)| status.starts_with('2'))
+        {
+            if response.get("$ref").is_some() {
+                continue;
+            }
+            if let Some(headers) = response
+                .as_object_mut()
+                .map(|r| r.entry("headers").or_insert_with(|| json!({})))
+                .and_then(Value::as_object_mut)
+            {
+                headers.insert("Podium-Change".into(), change.clone());
+            }
+        }
+    }
 }
 
 fn response_ref(name: &str) -> Value {

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
+use crate::api::consistency::{self, MinChange, MinChangeHeader};
 use crate::api::news::{dtos, NewsDto, NewsEntrant};
 use crate::api::standings::visible;
 use crate::auth::AuthUser;
@@ -107,14 +108,16 @@ pub struct DigestQuery {
 /// targets reached, days left, news. `format=html` answers a simple HTML newsletter.
 #[utoipa::path(
     tag = "news",
-    params(("id" = Uuid, Path, description = "The challenge's id"), DigestQuery),
+    params(("id" = Uuid, Path, description = "The challenge's id"), DigestQuery, MinChangeHeader),
     responses(
         (status = 200, description = "The digest, as JSON or (with `format=html`) HTML",
             content(
                 (Digest = "application/json"),
                 (String = "text/html")
-            )
+            ),
+            headers(("Podium-Change" = i64, description = "A live challenge: the last change of the log its standings reflect"))
         ),
+        (status = 400, response = crate::api::docs::BadRequest),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 422, response = crate::api::docs::ValidationFailed),
     ),
@@ -127,6 +130,7 @@ async fn get_digest(
     engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<DigestQuery>,
+    min: MinChange,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let until = utc(now());
@@ -140,10 +144,17 @@ async fn get_digest(
     }
     let format = query.format.unwrap_or_default();
     let admin = caller.is_admin();
-    let (challenge, page) =
-        reading::page(&pool, &engine, &caller, visible(&caller, id), Slice::ALL)
-            .await
-            .map_err(|e| e.revealed_to(admin))?;
+    let (challenge, page) = reading::page(
+        &pool,
+        &engine,
+        &caller,
+        visible(&caller, id),
+        Slice::ALL,
+        min.0,
+    )
+    .await
+    .map_err(|e| e.revealed_to(admin))?;
+    let change = page.change;
     let lines = page.lines;
     let digest = pool
         .run(move |conn| {
@@ -214,9 +225,11 @@ async fn get_digest(
         })
         .await
         .map_err(|e| e.revealed_to(admin))?;
+    let mut response = HttpResponse::Ok();
+    consistency::stamp(&mut response, change);
     Ok(match format {
-        DigestFormat::Json => HttpResponse::Ok().json(digest),
-        DigestFormat::Html => HttpResponse::Ok()
+        DigestFormat::Json => response.json(digest),
+        DigestFormat::Html => response
             .content_type("text/html; charset=utf-8")
             .body(render_html(&digest)),
     })

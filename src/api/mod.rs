@@ -9,6 +9,7 @@ pub mod auth;
 pub mod awards;
 pub mod challenge_rules;
 pub mod challenges;
+pub mod consistency;
 pub mod contract;
 pub mod customers;
 pub mod digest;

@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::api::challenges::visible_challenge;
+use crate::api::consistency::{self, MinChange, MinChangeHeader};
 use crate::api::export::{self, Format};
 use crate::api::pagination::PageRequest;
 use crate::auth::AuthUser;
@@ -151,7 +152,9 @@ pub struct StandingsPage {
     pub status: Status,
     /// `true` once the challenge is closed: the lines no longer change.
     pub frozen: bool,
-    /// When live lines were computed; every acknowledged sale is included.
+    /// When live lines were computed. They include every write up to the change in the
+    /// `Podium-Change` header (send a write's `Podium-Change` as `Podium-Min-Change` to
+    /// read that write back).
     pub computed_at: Option<DateTime<Utc>>,
     pub items: Vec<StandingLineDto>,
     /// Lines the caller may see, over all pages.
@@ -186,9 +189,11 @@ fn rule_details_for(admin: bool, error: AppError) -> AppError {
 
 /// The standings of a challenge, in rank order (unranked lines last).
 ///
-/// While the challenge runs, lines are computed from the sales and include every
-/// acknowledged sale (the next read after a `POST /sales` answer reflects it). Once closed,
-/// the lines are frozen. A participant sees its own line, and every line when the
+/// While the challenge runs, lines are the engine's current table, kept from the sales
+/// as they are recorded: a read never waits for the writes in flight, and answers the
+/// change its lines reflect in `Podium-Change`. To read a write back (a `POST /sales`
+/// just answered, possibly by another instance), send its `Podium-Change` as
+/// `Podium-Min-Change`: the lines then include it. Once closed, the lines are frozen. A participant sees its own line, and every line when the
 /// challenge has `standings_visible`; a manager sees its region's lines; a partner its
 /// organisation's.
 ///
@@ -200,7 +205,7 @@ fn rule_details_for(admin: bool, error: AppError) -> AppError {
 /// last_sale_at`), or one `StandingLine` JSON object per line.
 #[utoipa::path(
     tag = "standings",
-    params(("id" = Uuid, Path, description = "The challenge's id"), StandingsQuery),
+    params(("id" = Uuid, Path, description = "The challenge's id"), StandingsQuery, MinChangeHeader),
     responses(
         (status = 200, description = "One page of standings; or the caller's whole table as CSV or NDJSON, after `Accept`",
             content(
@@ -208,7 +213,11 @@ fn rule_details_for(admin: bool, error: AppError) -> AppError {
                 (String = "text/csv", example = "rank,entrant_id,entrant_name,unit,raw_value,value_unit,score,passed_threshold,qualified,target,progress_percent,reached,tied,tie_break,revenue_cents,units,baseline_revenue_cents,new_customers,last_sale_at\n1,6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f,Camille Martin,participant,1250000,cents,1041666.6667,true,true,,,,false,,1250000,42,0,,2026-05-28T16:20:00Z\n"),
                 (String = "application/x-ndjson"),
             ),
-            headers(("X-Total-Count" = i64, description = "With CSV or NDJSON: the lines the caller may see in all (the export may hold fewer with `limit`/`offset`)"))),
+            headers(
+                ("X-Total-Count" = i64, description = "With CSV or NDJSON: the lines the caller may see in all (the export may hold fewer with `limit`/`offset`)"),
+                ("Podium-Change" = i64, description = "Live lines: the last change of the log they reflect (absent once frozen)"),
+            )),
+        (status = 400, response = crate::api::docs::BadRequest),
         (status = 404, response = crate::api::docs::NotFound),
         (status = 422, response = crate::api::docs::ValidationFailed),
     ),
@@ -221,6 +230,7 @@ async fn list_standings(
     engine: web::Data<Engine>,
     id: web::Path<Uuid>,
     query: web::Query<StandingsQuery>,
+    min: MinChange,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
@@ -238,17 +248,20 @@ async fn list_standings(
             offset: page.offset,
         },
     };
-    let (challenge, read) = reading::page(&pool, &engine, &caller, visible(&caller, id), slice)
-        .await
-        .map_err(|e| rule_details_for(admin, e))?;
+    let (challenge, read) =
+        reading::page(&pool, &engine, &caller, visible(&caller, id), slice, min.0)
+            .await
+            .map_err(|e| rule_details_for(admin, e))?;
     let (lines, total, computed_at) = (read.lines, read.total, read.computed_at.map(utc));
     let unit = challenge.definition.objective.unit();
     let items: Vec<StandingLineDto> = lines
         .into_iter()
         .map(|l| StandingLineDto::new(l, unit))
         .collect();
-    let exported = |content_type: &str, body: Vec<u8>| {
-        HttpResponse::Ok()
+    let mut response = HttpResponse::Ok();
+    consistency::stamp(&mut response, read.change);
+    let mut exported = |content_type: &str, body: Vec<u8>| {
+        response
             .content_type(content_type)
             .insert_header(("X-Total-Count", total.to_string()))
             .body(body)
@@ -256,7 +269,7 @@ async fn list_standings(
     Ok(match format {
         Format::Csv => exported("text/csv; charset=utf-8", export::csv(&items)?),
         Format::Ndjson => exported(export::NDJSON, export::ndjson(&items)?),
-        Format::Json => HttpResponse::Ok().json(StandingsPage {
+        Format::Json => response.json(StandingsPage {
             challenge_id: challenge.id,
             status: challenge.status,
             frozen: challenge.status.is_frozen(),
@@ -277,9 +290,12 @@ async fn list_standings(
     params(
         ("id" = Uuid, Path, description = "The challenge's id"),
         ("entrant_id" = Uuid, Path, description = "The participant (or team, region, organisation)"),
+        MinChangeHeader,
     ),
     responses(
-        (status = 200, description = "The line, explained", body = StandingLineDto),
+        (status = 200, description = "The line, explained", body = StandingLineDto,
+            headers(("Podium-Change" = i64, description = "A live line: the last change of the log it reflects (absent once frozen)"))),
+        (status = 400, response = crate::api::docs::BadRequest),
         (status = 404, response = crate::api::docs::NotFound),
     ),
     security(("bearer" = []))
@@ -290,17 +306,26 @@ async fn get_standing(
     pool: web::Data<Pool>,
     engine: web::Data<Engine>,
     path: web::Path<(Uuid, Uuid)>,
-) -> Result<web::Json<StandingLineDto>, AppError> {
+    min: MinChange,
+) -> Result<HttpResponse, AppError> {
     let (id, entrant_id) = path.into_inner();
     let admin = caller.is_admin();
-    let (challenge, line) =
-        reading::line(&pool, &engine, &caller, visible(&caller, id), entrant_id)
-            .await
-            .map_err(|e| rule_details_for(admin, e))?;
+    let (challenge, line, change) = reading::line(
+        &pool,
+        &engine,
+        &caller,
+        visible(&caller, id),
+        entrant_id,
+        min.0,
+    )
+    .await
+    .map_err(|e| rule_details_for(admin, e))?;
     let line = line.ok_or(AppError::NotFound("standing"))?;
     let rules = challenge.scoring_rules();
     let explanation = scoring::explain(&rules, &line.line);
     let mut dto = StandingLineDto::new(line, rules.objective.unit());
     dto.explanation = Some(explanation);
-    Ok(web::Json(dto))
+    let mut response = HttpResponse::Ok();
+    consistency::stamp(&mut response, change);
+    Ok(response.json(dto))
 }

@@ -326,7 +326,8 @@ impl Follower {
             }
         };
         let top = Slice { limit, offset: 0 };
-        let (challenge, page) = reading::page(&self.pool, &self.engine, &caller, load, top).await?;
+        let (challenge, page) =
+            reading::page(&self.pool, &self.engine, &caller, load, top, None).await?;
         let (lines, total, computed_at) = (page.lines, page.total, page.computed_at.map(utc));
         self.pool
             .run(move |conn| {

@@ -24,10 +24,17 @@
 //! that already saw it, gives the same table. That is what lets a build run while writes
 //! continue, and a failed application simply run again.
 //!
-//! **Reads.** A reader first reads the log's last `seq` (one indexed query), waits,
-//! without a database connection, until the engine has applied it, and takes the
-//! challenge's current snapshot: an `Arc` swapped in whole, never locked while it is
-//! computed. So an acknowledged write shows in the next read, on any instance.
+//! **Reads** take the challenge's current snapshot, an `Arc` swapped in whole, never
+//! locked while it is computed, and never wait for the changes in flight: under steady
+//! ingestion there always are some, and a reader that waited for each would be served
+//! at the pace of the engine's rounds (375 reads/s against 2,000 without writes, see
+//! `BENCHMARKS.md`). A table is behind the log by the engine's lag, a few milliseconds on
+//! one instance. A reader that must see a given write (its own, read back, possibly on
+//! another instance) names that write's change, which every write's answer carries
+//! (`api::consistency`): the read then waits, without a database connection, until the
+//! engine has applied it. This is session consistency in the manner of causally
+//! consistent reads elsewhere (a read "after" a cluster time); a reader loading a
+//! challenge newer than the engine's table (just created or changed) waits likewise.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{mpsc, Arc, RwLock, Weak};
@@ -68,6 +75,9 @@ pub struct Live {
     pub outcome: Result<Arc<Table>, RuleFailure>,
     /// The change after which this table last changed.
     pub changed_at: i64,
+    /// The challenge's revision the table was computed for: a reader that loaded a newer
+    /// one waits for the engine to apply its change.
+    pub revision: NaiveDateTime,
 }
 
 /// What the engine keeps of one challenge beyond its snapshot.
@@ -173,15 +183,43 @@ impl Engine {
         }
     }
 
-    /// The current table of a challenge that is not frozen, once change `seq` (read by
-    /// the caller after the challenge) is applied.
-    pub async fn live(&self, id: Uuid, seq: i64) -> Result<Arc<Table>, AppError> {
-        self.caught_up(seq).await?;
-        let live = self.snapshot(id).ok_or_else(|| {
-            tracing::warn!(challenge = %id, "no live table (its build failed)");
-            AppError::DatabaseUnavailable
-        })?;
-        live.outcome.clone().map_err(AppError::rule_failed)
+    /// The current table of `challenge` (not frozen, as the caller just loaded it) and the
+    /// change it reflects, without waiting for changes in flight: once change `min` is
+    /// applied when the caller asks for it (its own write's, for reading it back), and
+    /// otherwise at once, unless the engine has no table yet for this revision of the
+    /// challenge (just created or changed: then once `latest`, read with it, is applied).
+    pub async fn live(
+        &self,
+        challenge: &Challenge,
+        min: Option<i64>,
+        latest: i64,
+    ) -> Result<(Arc<Table>, i64), AppError> {
+        if let Some(min) = min {
+            // A number past the log never came from a write's answer: waiting for it
+            // would hold the request for nothing.
+            if min > latest {
+                return Err(AppError::bad_request(
+                    "invalid_header",
+                    format!("Podium-Min-Change names change {min}, past the last one recorded ({latest})"),
+                ));
+            }
+            self.caught_up(min).await?;
+        }
+        // Snapshots are published before `applied` moves: this one reflects `applied`.
+        let mut applied = self.applied();
+        let live = match self.snapshot(challenge.id) {
+            Some(live) if live.revision == challenge.revision => live,
+            _ => {
+                self.caught_up(latest).await?;
+                applied = self.applied();
+                self.snapshot(challenge.id).ok_or_else(|| {
+                    tracing::warn!(challenge = %challenge.id, "no live table (its build failed)");
+                    AppError::DatabaseUnavailable
+                })?
+            }
+        };
+        let table = live.outcome.clone().map_err(AppError::rule_failed)?;
+        Ok((table, applied))
     }
 
     /// The current snapshot of a challenge, as it is now.
@@ -350,6 +388,7 @@ fn build_one(
     let live = Arc::new(Live {
         outcome,
         changed_at: seq,
+        revision: challenge.revision,
     });
     engine.publish(id, Some(Arc::clone(&live)));
     engine.bus.publish(id);
@@ -536,6 +575,7 @@ fn update(
             let live = Arc::new(Live {
                 outcome: Err(failure),
                 changed_at: seq,
+                revision: state.challenge.revision,
             });
             state.live = Arc::clone(&live);
             engine.publish(id, Some(live));
@@ -596,6 +636,7 @@ fn update(
     let live = Arc::new(Live {
         outcome: Ok(table(lines)),
         changed_at: seq,
+        revision: state.challenge.revision,
     });
     state.live = Arc::clone(&live);
     engine.publish(id, Some(live));

@@ -2,9 +2,9 @@
 //! line, streams, digests, share pages, exports) gets lines from.
 //!
 //! Frozen tables are read from `standing_lines`, one page at a time. Live ones are the
-//! engine's current snapshot once it has applied the last change committed before the
-//! read (see [`super::engine`]): the database connection is given back before waiting,
-//! and a page is a slice of the snapshot.
+//! engine's current snapshot, without waiting for changes in flight, or once a change the
+//! caller names is applied (see [`super::engine`]): the database connection is given back
+//! before any wait, and a page is a slice of the snapshot.
 
 use std::sync::Arc;
 
@@ -19,13 +19,14 @@ use crate::error::AppError;
 use crate::models::change;
 use crate::models::standing::{self, StandingFilter};
 
-/// One page of the lines a caller may see, the total over all pages, and when live lines
-/// were computed (`None` for frozen ones).
+/// One page of the lines a caller may see, the total over all pages, and, for live lines,
+/// when they were computed and the last change they reflect (`None` for frozen ones).
 #[derive(Debug, Clone, Default)]
 pub struct LinesPage {
     pub lines: Vec<EntrantLine>,
     pub total: i64,
     pub computed_at: Option<NaiveDateTime>,
+    pub change: Option<i64>,
 }
 
 /// Which lines: `limit` from `offset`, in rank order.
@@ -80,23 +81,26 @@ pub async fn caught_up(pool: &Pool, engine: &Engine) -> Result<(), AppError> {
     engine.caught_up(seq).await
 }
 
-/// The live table for a thread that already holds a connection (a share page, the
-/// current side of a simulation), after [`caught_up`]: the engine's current table, or a
-/// whole computation on this connection when the engine has none (a table being built
-/// again). Never waits, so a connection is not held while the engine works.
+/// The live table for a thread that already holds a connection (a share page; the
+/// current side of a simulation, after [`caught_up`]): the engine's current table, or a
+/// whole computation on this connection when the engine has none for this revision of
+/// the challenge (a table being built). Never waits, so a connection is not held while
+/// the engine works.
 pub fn live_table_on(
     conn: &mut DbConnection,
     engine: &Engine,
     challenge: &Challenge,
 ) -> Result<Arc<Table>, AppError> {
     match engine.snapshot(challenge.id) {
-        Some(live) => live.outcome.clone().map_err(AppError::rule_failed),
-        None => standings::compute(conn, challenge, engine.runner()).map(Arc::new),
+        Some(live) if live.revision == challenge.revision => {
+            live.outcome.clone().map_err(AppError::rule_failed)
+        }
+        _ => standings::compute(conn, challenge, engine.runner()).map(Arc::new),
     }
 }
 
-/// Where a read's lines come from: the engine's table once it has applied this change,
-/// or what was read of the frozen table.
+/// Where a read's lines come from: the engine's table (with the log's last change when the
+/// challenge was read), or what was read of the frozen table.
 enum Source<T> {
     Live(i64),
     Frozen(T),
@@ -131,14 +135,15 @@ where
 }
 
 /// One page of what `caller` may see of a challenge's standings, with the challenge
-/// (`load` as for [`open`]). A live page costs one trip to the database and a slice of
-/// the engine's table.
+/// (`load` as for [`open`]), once change `min` is applied if given. A live page costs one
+/// trip to the database and a slice of the engine's table.
 pub async fn page<L>(
     pool: &Pool,
     engine: &Engine,
     caller: &AuthUser,
     load: L,
     slice: Slice,
+    min: Option<i64>,
 ) -> Result<(Challenge, LinesPage), AppError>
 where
     L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
@@ -155,14 +160,17 @@ where
         Ok(LinesPage {
             lines,
             total,
-            computed_at: None,
+            ..LinesPage::default()
         })
     };
     match open(pool, caller, load, frozen).await? {
         (challenge, _, Source::Frozen(page)) => Ok((challenge, page)),
-        (challenge, view, Source::Live(seq)) => {
-            let table = engine.live(challenge.id, seq).await?;
-            let page = slice_of(&table, view, slice);
+        (challenge, view, Source::Live(latest)) => {
+            let (table, change) = engine.live(&challenge, min, latest).await?;
+            let page = LinesPage {
+                change: Some(change),
+                ..slice_of(&table, view, slice)
+            };
             Ok((challenge, page))
         }
     }
@@ -198,18 +206,21 @@ pub fn slice_of(table: &Table, view: View, slice: Slice) -> LinesPage {
         lines,
         total: i64::try_from(total).unwrap_or(i64::MAX),
         computed_at: table.computed_at,
+        change: None,
     }
 }
 
 /// One entrant's line, if `caller` may see it, with the challenge (`load` as for
-/// [`open`]).
+/// [`open`]) and, for a live line, the last change it reflects; once change `min` is
+/// applied if given.
 pub async fn line<L>(
     pool: &Pool,
     engine: &Engine,
     caller: &AuthUser,
     load: L,
     entrant_id: Uuid,
-) -> Result<(Challenge, Option<EntrantLine>), AppError>
+    min: Option<i64>,
+) -> Result<(Challenge, Option<EntrantLine>, Option<i64>), AppError>
 where
     L: FnOnce(&mut DbConnection) -> Result<Challenge, AppError> + Send + 'static,
 {
@@ -221,17 +232,17 @@ where
         let (rows, _) = standing::page(conn, challenge.id, &filter, 1, 0)?;
         rows.first().map(|r| parse_line(&r.line)).transpose()
     };
-    let (challenge, view, line) = match open(pool, caller, load, frozen).await? {
-        (challenge, view, Source::Frozen(line)) => (challenge, view, line),
-        (challenge, view, Source::Live(seq)) => {
-            let table = engine.live(challenge.id, seq).await?;
+    let (challenge, view, line, change) = match open(pool, caller, load, frozen).await? {
+        (challenge, view, Source::Frozen(line)) => (challenge, view, line, None),
+        (challenge, view, Source::Live(latest)) => {
+            let (table, change) = engine.live(&challenge, min, latest).await?;
             let line = table
                 .lines
                 .iter()
                 .find(|l| l.entrant_id() == entrant_id)
                 .map(|line| EntrantLine::clone(line));
-            (challenge, view, line)
+            (challenge, view, line, Some(change))
         }
     };
-    Ok((challenge, line.filter(|l| view.shows(l))))
+    Ok((challenge, line.filter(|l| view.shows(l)), change))
 }

@@ -119,9 +119,10 @@ pub fn rank<T: Ranked>(rules: &ScoringRules, lines: Vec<T>) -> Vec<T> {
         let (a, b) = (a.line(), b.line());
         compare(rules, a, b).then(a.entrant_id.cmp(&b.entrant_id))
     });
+    // Each pair of neighbours is compared once: what a line is to the next is what the
+    // next is to its previous.
+    let mut with_previous = None;
     for index in 0..ranked.len() {
-        let with_previous = (index > 0)
-            .then(|| compare_explained(rules, ranked[index - 1].line(), ranked[index].line()));
         let with_next = ranked
             .get(index + 1)
             .map(|next| compare_explained(rules, ranked[index].line(), next.line()));
@@ -147,6 +148,7 @@ pub fn rank<T: Ranked>(rules: &ScoringRules, lines: Vec<T>) -> Vec<T> {
             line.tied = tied;
             line.tie_break = tie_break;
         }
+        with_previous = with_next;
     }
     others.sort_by(|a, b| {
         let (a, b) = (a.line(), b.line());

@@ -421,11 +421,15 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
         Duration::from_millis(20),
     )
     .expect("engine");
-    let latest = || {
-        let mut conn = app.connect();
-        podium::models::change::latest(&mut conn).expect("latest")
+    let current = || async {
+        engine
+            .caught_up(app.latest_change())
+            .await
+            .expect("caught up");
+        let live = engine.snapshot(id).expect("a live table");
+        live.outcome.clone().expect("the rule runs")
     };
-    let table = engine.live(id, latest()).await.expect("built");
+    let table = current().await;
     assert_eq!(table.lines.len(), 20);
     let built = runner.evaluations();
     assert_eq!(built, 20, "the build scores every entrant once");
@@ -435,7 +439,7 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
             .json(&json!({"sales": [sale(reps[7], "ONE", 12, "C-1", 4_200)]})),
     )
     .await;
-    let table = engine.live(id, latest()).await.expect("updated");
+    let table = current().await;
     assert_eq!(runner.evaluations() - built, 1, "one entrant re-scored");
     assert_eq!(table.lines[0].entrant_id(), reps[7]);
     assert_eq!(
@@ -693,4 +697,114 @@ async fn one_broken_challenge_never_stops_the_others() {
         .await
         .expect("sent");
     assert!(response.status().is_server_error(), "{}", response.status());
+}
+
+/// The `Podium-Change` a response carries.
+fn change_of(response: &reqwest::Response) -> Option<i64> {
+    response
+        .headers()
+        .get("Podium-Change")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+#[actix_web::test]
+async fn a_write_is_read_back_by_naming_its_change_on_any_instance() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let company = app.organisation("company").await;
+    app.espresso_and_hotel().await;
+    let rep = app.named_participant("Rep", company, None, None).await;
+    let id = start(
+        &app,
+        &admin,
+        challenge("read back", json!({"starts_at": "2025-12-01T00:00:00Z"})),
+    )
+    .await;
+    // A second instance on the same database: it follows the same log.
+    let other = podium::startup::Application::build(crate::helpers::test_settings(
+        app.database_url.clone(),
+    ))
+    .expect("a second instance");
+    let other_address = format!("http://127.0.0.1:{}", other.port());
+    let other_handle = other.handle();
+    actix_web::rt::spawn(other.run_until_stopped());
+    let standings = format!("/api/v1/challenges/{id}/standings");
+
+    let written = app
+        .post_as(&admin, "/api/v1/sales")
+        .json(&json!({"sales": [sale(rep, "R-1", 12, "C-1", 5_000)]}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(written.status(), 201);
+    let change = change_of(&written).expect("a write answers its change");
+    assert!(change >= 1 && change <= app.latest_change());
+
+    // Named, the write shows on either instance, and the answer says what it reflects.
+    for address in [app.address.clone(), other_address.clone()] {
+        let read = app
+            .http
+            .get(format!("{address}{standings}"))
+            .bearer_auth(&admin.token)
+            .header("Podium-Min-Change", change.to_string())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(read.status(), 200);
+        assert!(change_of(&read).expect("a live read answers its change") >= change);
+        let page: Value = read.json().await.expect("JSON");
+        assert_eq!(page["items"][0]["score"], "5000", "on {address}");
+        let line = app
+            .http
+            .get(format!("{address}{standings}/{rep}"))
+            .bearer_auth(&admin.token)
+            .header("Podium-Min-Change", change.to_string())
+            .send()
+            .await
+            .expect("sent");
+        assert!(change_of(&line).expect("one line answers its change") >= change);
+        assert_eq!(line.json::<Value>().await.expect("JSON")["score"], "5000");
+    }
+
+    // Unnamed, a read is served at once from the table as it is, and says which.
+    let read = app
+        .http
+        .get(app.url(&standings))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(read.status(), 200);
+    assert!(change_of(&read).expect("its change") <= app.latest_change());
+
+    // A number no write gave, or no number, is refused without waiting.
+    let past = (app.latest_change() + 1_000).to_string();
+    for bad in [past.as_str(), "-3", "soon"] {
+        let refused = app
+            .get(&standings)
+            .bearer_auth(&admin.token)
+            .header("Podium-Min-Change", bad)
+            .send()
+            .await
+            .expect("sent");
+        let problem = crate::helpers::assert_problem(refused, 400, "invalid_header").await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("Podium-Min-Change")),
+            "{problem}"
+        );
+    }
+
+    // A frozen table no longer changes: it names no change.
+    send(
+        &app,
+        app.post_as(&admin, &format!("/api/v1/challenges/{id}/close")),
+    )
+    .await;
+    let frozen = app.get_as(&admin, &standings).send().await.expect("sent");
+    assert_eq!(frozen.status(), 200);
+    assert_eq!(change_of(&frozen), None);
+    drop(other_handle.stop(false));
 }

@@ -106,6 +106,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
+    /// The server's standings engine, for [`TestApp::settled`].
+    pub engine: std::sync::Arc<podium::challenges::engine::Engine>,
+    /// A connection to the change log, for [`TestApp::get_as`].
+    log: std::sync::Mutex<Option<podium::db::DbConnection>>,
 }
 
 impl Drop for TestApp {
@@ -173,6 +177,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let engine = app.engine();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -187,6 +192,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("HTTP client"),
         db,
         handle,
+        engine,
+        log: std::sync::Mutex::new(None),
     }
 }
 
@@ -210,8 +217,30 @@ impl TestApp {
         self.http.post(self.url(path))
     }
 
+    /// A GET as `caller` that reads every write committed so far: it names the change
+    /// log's last change in `Podium-Min-Change`, as a client passing on the highest
+    /// `Podium-Change` it has seen would (live standings do not otherwise wait for the
+    /// writes in flight).
     pub fn get_as(&self, caller: &Caller, path: &str) -> RequestBuilder {
-        self.get(path).bearer_auth(&caller.token)
+        self.get(path)
+            .bearer_auth(&caller.token)
+            .header("Podium-Min-Change", self.latest_change().to_string())
+    }
+
+    /// Waits until the server's engine has applied every write committed so far: for
+    /// reads that take the live tables as they are (share pages, streams).
+    pub async fn settled(&self) {
+        self.engine
+            .caught_up(self.latest_change())
+            .await
+            .expect("the engine applies the log");
+    }
+
+    /// The change log's last change, as the database has it now.
+    pub fn latest_change(&self) -> i64 {
+        let mut log = self.log.lock().expect("the log connection");
+        let conn = log.get_or_insert_with(|| self.connect());
+        podium::models::change::latest(conn).expect("the change log's last change")
     }
 
     /// GETs `path` as `caller` and returns the JSON body, whatever the status.

@@ -101,6 +101,7 @@ async fn share(app: &TestApp, caller: &Caller, challenge: Uuid, body: Value) -> 
 }
 
 async fn page(app: &TestApp, url: &str, html: bool) -> reqwest::Response {
+    app.settled().await;
     let mut request = app.http.get(app.url(url));
     if html {
         request = request.header("Accept", "text/html,application/xhtml+xml");
