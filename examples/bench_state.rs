@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 
 use tikv_jemalloc_ctl::{epoch, stats};
 
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 /// The bytes the program's Rust heap holds now (jemalloc's `stats.allocated`).
 fn allocated() -> Result<usize, Box<dyn std::error::Error>> {
     epoch::advance().map_err(|e| format!("jemalloc epoch: {e}"))?;

@@ -3,10 +3,6 @@
 
 use anyhow::Context;
 
-/// jemalloc keeps fragmentation across actix's worker and blocking threads low, where
-/// glibc's per-thread arenas hold on to freed batches and tables (see BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 use clap::{Parser, Subcommand};
 use podium::db::{DatabaseUrl, Pool};
 use podium::settings::Settings;

@@ -124,6 +124,95 @@ fn strings_and_arrays_cannot_double_forever() {
     assert!(!errors.is_empty());
 }
 
+/// Every error a script makes at run time says where: Rhai's size checks carry no
+/// position of their own, so the error takes the nearest one around it.
+#[test]
+fn size_and_stack_errors_name_their_line_and_column() {
+    let (errors, _) = fails("let s = \"ab\";\nloop { s += s; }");
+    assert!(
+        errors[0].line.is_some() && errors[0].column.is_some(),
+        "{errors:?}"
+    );
+    let source = "fn down(n) {\n  down(n + 1)\n}\nfn score(participant, sales, ctx) { down(0) }";
+    let errors = run(
+        &runner(),
+        RuleKind::Objective,
+        source,
+        &TestInput::default(),
+    )
+    .expect_err("recursion must stop");
+    assert!(
+        errors[0].line.is_some() && errors[0].column.is_some(),
+        "{errors:?}"
+    );
+}
+
+/// The finding that could take the server down: one `replace` of two 40,000-character
+/// strings asked for 1.6 GB at once and the allocation failure aborted the process. The
+/// bounded `replace` counts its result first and refuses, at once.
+#[test]
+fn a_replace_that_would_explode_is_refused_before_it_allocates() {
+    let (errors, elapsed) =
+        fails("let s = \"\";\ns.pad(40000, \"y\");\nlet t = s;\nt.replace(\"y\", s);\nt.len()");
+    assert!(message(&errors).contains("too large"), "{errors:?}");
+    assert_eq!(errors[0].line, Some(5), "{errors:?}");
+    assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
+    // Within the limit, replace does what it always did.
+    let source = "fn score(participant, sales, ctx) { let t = \"a-b\"; t.replace(\"-\", \"+\"); t.replace('a', \"xy\"); #{score: 1, detail: t} }";
+    let output = run(
+        &runner(),
+        RuleKind::Objective,
+        source,
+        &TestInput::default(),
+    )
+    .expect("replace within the limit");
+    assert!(output.to_string().contains("xy+b"), "{output}");
+}
+
+#[test]
+fn splitting_into_a_million_pieces_is_refused_before_it_allocates() {
+    for call in [
+        "s.split(\"\")",
+        "s.to_chars()",
+        "s.split('a')",
+        "s.split_rev(\"a\", 1000000)",
+    ] {
+        let (errors, elapsed) = fails(&format!(
+            "let s = \"\"; s.pad(1000000, \"a\");\n{call}.len()"
+        ));
+        assert!(message(&errors).contains("too large"), "{call}: {errors:?}");
+        assert!(elapsed < FAST, "{call}: {elapsed:?}");
+    }
+}
+
+/// What the size limits do not count (map keys), or cannot see while a native call runs
+/// (an array being mapped), is bounded by the memory budget read off the allocator: a
+/// loop adding 1 MiB keys stops at 64 MiB, long before its time is up.
+#[test]
+fn map_keys_and_values_in_the_making_count_against_the_memory_budget() {
+    let runner = RuleRunner::new(
+        Limits {
+            max_operations: u64::MAX,
+            timeout: Duration::from_secs(30),
+            ..Limits::default()
+        },
+        1,
+    );
+    let (errors, elapsed) = fails_with(
+        &runner,
+        "let k = \"\"; k.pad(1000000, \"k\");\nlet m = #{}; let i = 0;\nloop { m[k + i] = i; i += 1; }",
+    );
+    assert!(message(&errors).contains("memory"), "{errors:?}");
+    assert!(errors[0].line.is_some(), "{errors:?}");
+    assert!(elapsed < FAST, "{elapsed:?}");
+    let (errors, elapsed) = fails_with(
+        &runner,
+        "let s = \"\"; s.pad(500000, \"a\");\nlet a = []; a.pad(10000, 0);\na.map(|x| s + x).len()",
+    );
+    assert!(message(&errors).contains("memory"), "{errors:?}");
+    assert!(elapsed < FAST, "{elapsed:?}");
+}
+
 #[test]
 fn thousands_of_variables_are_refused() {
     let lets: String = (0..400).map(|i| format!("let v{i} = {i};\n")).collect();

@@ -2,7 +2,7 @@
 //! an allocation, through the same sandboxed engine the server builds. Any panic, hang
 //! past the limits or crash is a finding.
 //!
-//! `cargo fuzz run rules --sanitizer none -- -max_total_time=60`
+//! `cargo fuzz run rules corpus/rules --sanitizer none -- -max_total_time=60`
 
 #![no_main]
 

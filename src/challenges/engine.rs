@@ -559,9 +559,14 @@ fn update(
     let Some(state) = states.get_mut(&id) else {
         return Ok(());
     };
-    // Without a table (its rule failed), there is nothing to patch: build it whole.
-    let Ok(previous) = state.live.outcome.clone() else {
-        return build_one(engine, conn, states, id, seq);
+    // Without a table (its rule failed), there is nothing to patch: build it whole; but a
+    // rule that hit a limit of the sandbox (time, memory, operations, sizes) would only
+    // hit it again on more data, so it stays reported and is not run again until the
+    // challenge changes (a new version or new parameters rebuild it).
+    let previous = match &state.live.outcome {
+        Ok(previous) => Arc::clone(previous),
+        Err(failure) if failure.error.limit => return Ok(()),
+        Err(_) => return build_one(engine, conn, states, id, seq),
     };
     let part = match standings::compute_part(
         conn,

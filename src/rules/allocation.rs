@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use rhai::{Array, Dynamic, Engine, Map, AST};
+use rhai::{Array, Dynamic, Map, AST};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::engine::{Deadline, Limits, ScriptError};
+use super::engine::{Limits, Sandbox, ScriptError};
 use super::objective::{ChallengeContext, Context};
 
 /// One standings line as an allocation rule sees it.
@@ -72,7 +72,7 @@ pub struct Award {
 
 /// Calls `allocate` once and checks every award against the inputs.
 pub fn evaluate(
-    engine: &Engine,
+    sandbox: &Sandbox,
     ast: &AST,
     limits: &Limits,
     challenge: &Arc<ChallengeContext>,
@@ -86,19 +86,20 @@ pub fn evaluate(
         challenge: Arc::clone(challenge),
         baseline: Default::default(),
     };
-    let options = rhai::CallFnOptions::new()
-        .eval_ast(false)
-        .rewind_scope(true);
-    let _deadline = Deadline::start(limits.allocation_timeout, limits);
-    let result: Dynamic = engine
-        .call_fn_with_options(
-            options,
+    let options = || {
+        rhai::CallFnOptions::new()
+            .eval_ast(false)
+            .rewind_scope(true)
+    };
+    let result: Dynamic = sandbox.run_located(limits.allocation_timeout, limits, |engine| {
+        engine.call_fn_with_options(
+            options(),
             &mut rhai::Scope::new(),
             ast,
             "allocate",
-            (standings_value, rewards_value, ctx),
+            (standings_value.clone(), rewards_value.clone(), ctx.clone()),
         )
-        .map_err(|e| ScriptError::from_eval(&e))?;
+    })?;
     read_awards(result, standings, rewards)
 }
 

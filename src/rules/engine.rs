@@ -4,9 +4,12 @@
 //!
 //! What a script cannot do: sleep, read the clock, draw random numbers, print, load a
 //! module, `eval` code, or touch any file or socket: none of those functions is
-//! registered. What it cannot exceed: [`Limits`], checked by Rhai on every operation, and
-//! a wall-clock deadline checked by the progress callback against a per-thread deadline
-//! that [`Deadline`] sets around each evaluation.
+//! registered. What it cannot exceed: [`Limits`], checked by Rhai on every operation; a
+//! wall-clock deadline checked by the progress callback against a per-thread deadline
+//! that [`Deadline`] sets around each evaluation; and a memory budget, read off the
+//! allocator by the same callback on every operation ([`super::memory`]). The native
+//! functions that could allocate past the value limits in one call are replaced by
+//! bounded twins ([`super::bounded`]), so no single step can outrun the checks.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -19,6 +22,7 @@ use rhai::{Engine, EvalAltResult, ParseError, Position, AST};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::memory::Meter;
 use super::RuleKind;
 
 /// Largest script source accepted, in bytes.
@@ -50,6 +54,9 @@ pub struct Limits {
     pub max_variables: usize,
     /// Functions a script may define.
     pub max_functions: usize,
+    /// Bytes one evaluation may hold at once beyond its inputs: what the size limits do
+    /// not see (map keys, many values alive together) is bounded by this.
+    pub max_memory: usize,
     /// Sale lines the helpers may copy in one evaluation (each filter, group or loop over
     /// a list copies its lines; Rhai's own size limits do not see inside our types).
     pub max_sale_copies: usize,
@@ -73,6 +80,7 @@ impl Default for Limits {
             max_map_size: 100_000,
             max_variables: 256,
             max_functions: 64,
+            max_memory: 64 * 1024 * 1024,
             max_sale_copies: 1_000_000,
             table_timeout: Duration::from_secs(60),
             queue_timeout: Duration::from_secs(10),
@@ -81,6 +89,9 @@ impl Default for Limits {
 }
 
 thread_local! {
+    /// Where a locating run on this thread is: the position of the last expression it
+    /// began.
+    static POSITION: Cell<Position> = const { Cell::new(Position::NONE) };
     /// When the evaluation running on this thread must stop.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
     /// Sale lines the helpers may still copy in the evaluation running on this thread.
@@ -89,9 +100,11 @@ thread_local! {
 
 /// Sets this thread's deadline and copy budget for the time it lives; evaluations run
 /// synchronously on the thread that created it.
+/// The memory meter starts with it.
 pub struct Deadline {
     previous: Option<Instant>,
     previous_budget: usize,
+    _meter: Meter,
 }
 
 impl Deadline {
@@ -103,6 +116,7 @@ impl Deadline {
         Self {
             previous,
             previous_budget,
+            _meter: Meter::start(limits.max_memory),
         }
     }
 }
@@ -130,9 +144,47 @@ pub fn charge_copies(lines: usize) -> Result<(), Box<EvalAltResult>> {
 /// The value the progress callback stops a script with when its time is up.
 pub const DEADLINE_MESSAGE: &str = "the rule ran out of time";
 
-/// Builds the sandboxed engine. Built once per server and shared (the `sync` feature
-/// makes it `Send + Sync`).
-pub fn build(limits: &Limits) -> Engine {
+/// The sandbox: the engine rules run on, and its twin that locates failures.
+pub struct Sandbox {
+    engine: Engine,
+    /// The same engine with a step callback that records where a script is. Rhai's size
+    /// checks, and the stops of the progress callback, come without a position; recording
+    /// where a script is at every step would slow every evaluation about fivefold (even a
+    /// step callback that does nothing costs that much), so only a failed evaluation
+    /// without a position runs again on this twin to find where it failed.
+    locator: Engine,
+}
+
+/// Builds the sandbox. Built once per server and shared (the `sync` feature makes it
+/// `Send + Sync`).
+///
+/// # Panics
+/// At start-up, when the allocator does not expose the counters the memory budget reads:
+/// a sandbox without its memory bound must not run.
+pub fn build(limits: &Limits) -> Sandbox {
+    let mut locator = configure(limits);
+    #[allow(deprecated)] // "volatile", not deprecated: pinned with the crate's version.
+    locator.register_debugger(
+        |_, debugger| debugger,
+        |_, event, _, _, position| {
+            use rhai::debugger::{DebuggerCommand, DebuggerEvent};
+            if matches!(event, DebuggerEvent::Step) && !position.is_none() {
+                POSITION.set(position);
+            }
+            Ok(DebuggerCommand::StepInto)
+        },
+    );
+    Sandbox {
+        engine: configure(limits),
+        locator,
+    }
+}
+
+fn configure(limits: &Limits) -> Engine {
+    assert!(
+        super::memory::available(),
+        "the rule sandbox needs jemalloc's per-thread counters for its memory budget"
+    );
     let mut engine = Engine::new_raw();
     // Only what rules need. Deliberately absent: LanguageCorePackage (sleep, exit,
     // parse_json), BasicTimePackage (timestamp), BasicBlobPackage, DebuggingPackage.
@@ -151,6 +203,7 @@ pub fn build(limits: &Limits) -> Engine {
     }
     super::values::register(&mut engine);
     super::objective::register(&mut engine);
+    super::bounded::register(&mut engine, limits.max_string_size, limits.max_array_size);
 
     engine
         .set_strict_variables(true)
@@ -169,7 +222,14 @@ pub fn build(limits: &Limits) -> Engine {
     }
     // `print` and `debug` are part of the language; they go nowhere.
     engine.on_print(|_| {}).on_debug(|_, _, _| {});
-    engine.on_progress(|operations| {
+    let memory_message = format!(
+        "the rule held more than {} MiB of memory at once",
+        limits.max_memory / (1024 * 1024)
+    );
+    engine.on_progress(move |operations| {
+        if super::memory::over_budget() {
+            return Some(memory_message.as_str().into());
+        }
         if operations % 128 != 0 {
             return None;
         }
@@ -181,6 +241,49 @@ pub fn build(limits: &Limits) -> Engine {
     engine
 }
 
+/// The longest a locating run may take: a failure that took longer to happen (a rule
+/// that ran out of time) is located where the second run has got to by then.
+const LOCATING_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Sandbox {
+    /// The engine, for compiling.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs one evaluation (`call`, the entry function's call on the engine it is given)
+    /// under the limits with `timeout`. When it fails at no known position, runs it once
+    /// more on the locator and gives the error the last position that run reached: a
+    /// script is deterministic, so it fails at the same place again (a run stopped by its
+    /// deadline is located where the second run was stopped).
+    pub fn run_located<T>(
+        &self,
+        timeout: Duration,
+        limits: &Limits,
+        mut call: impl FnMut(&Engine) -> Result<T, Box<EvalAltResult>>,
+    ) -> Result<T, ScriptError> {
+        let error = {
+            let _deadline = Deadline::start(timeout, limits);
+            match call(&self.engine) {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            }
+        };
+        let mut located = ScriptError::from_eval(&error);
+        if located.line.is_none() {
+            POSITION.set(Position::NONE);
+            {
+                let _deadline = Deadline::start(timeout.min(LOCATING_TIMEOUT), limits);
+                let _ = call(&self.locator);
+            }
+            let position = POSITION.get();
+            located.line = position.line();
+            located.column = position.position();
+        }
+        Err(located)
+    }
+}
+
 /// An error in a rule, where it happened: what admins see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"line": 3, "column": 12, "message": "Variable not found: totl"}))]
@@ -189,6 +292,11 @@ pub struct ScriptError {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// Whether the rule hit a limit of the sandbox (time, memory, operations, sizes,
+    /// nesting) rather than failing on its data: more data will not make it pass.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub limit: bool,
     /// Rhai's whole error, with the chain of function calls, for the log only.
     #[serde(skip)]
     #[schema(ignore)]
@@ -201,6 +309,7 @@ impl ScriptError {
         Self {
             line: position.line(),
             column: position.position(),
+            limit: false,
             trace: message.clone(),
             message,
         }
@@ -215,11 +324,16 @@ impl ScriptError {
         Self::new(error.position(), error.err_type().to_string())
     }
 
-    /// A runtime error, at the innermost position (inside the function that failed).
+    /// A runtime error, at the innermost position known: inside the function that
+    /// failed, or where it was called when the failure itself has none (Rhai's size checks
+    /// and some operators report no position).
     pub fn from_eval(error: &EvalAltResult) -> Self {
         let inner = error.unwrap_inner();
         let message = match inner {
-            EvalAltResult::ErrorTerminated(..) => DEADLINE_MESSAGE.to_owned(),
+            EvalAltResult::ErrorTerminated(token, _) => token
+                .clone()
+                .into_string()
+                .unwrap_or_else(|_| DEADLINE_MESSAGE.to_owned()),
             EvalAltResult::ErrorTooManyOperations(_) => {
                 "the rule ran too many operations (an endless loop?)".to_owned()
             }
@@ -230,7 +344,17 @@ impl ScriptError {
         } else {
             inner.position()
         };
+        let limit = matches!(
+            inner,
+            EvalAltResult::ErrorTerminated(..)
+                | EvalAltResult::ErrorTooManyOperations(_)
+                | EvalAltResult::ErrorDataTooLarge(..)
+                | EvalAltResult::ErrorStackOverflow(_)
+                | EvalAltResult::ErrorTooManyVariables(_)
+                | EvalAltResult::ErrorTooManyModules(_)
+        );
         Self {
+            limit,
             trace: error.to_string(),
             ..Self::new(position, message)
         }

@@ -13,8 +13,10 @@
 //! version in its objective (`scoring::Objective::Script`).
 
 pub mod allocation;
+pub mod bounded;
 pub mod engine;
 pub mod fixtures;
+pub mod memory;
 pub mod objective;
 pub mod runner;
 pub mod values;

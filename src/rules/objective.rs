@@ -11,7 +11,7 @@ use rhai::{Dynamic, Engine, ImmutableString, Map, AST};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::engine::{Deadline, Limits, ScriptError};
+use super::engine::{Limits, Sandbox, ScriptError};
 use super::values::{Entrant, Sales};
 use crate::scoring::Exact;
 
@@ -100,7 +100,7 @@ pub struct ScoreInput {
 
 /// Calls `score` once, under the limits, and reads its result.
 pub fn evaluate(
-    engine: &Engine,
+    sandbox: &Sandbox,
     ast: &AST,
     limits: &Limits,
     challenge: &Arc<ChallengeContext>,
@@ -110,19 +110,20 @@ pub fn evaluate(
         challenge: Arc::clone(challenge),
         baseline: input.baseline,
     };
-    let options = rhai::CallFnOptions::new()
-        .eval_ast(false)
-        .rewind_scope(true);
-    let _deadline = Deadline::start(limits.timeout, limits);
-    let result: Dynamic = engine
-        .call_fn_with_options(
-            options,
+    let options = || {
+        rhai::CallFnOptions::new()
+            .eval_ast(false)
+            .rewind_scope(true)
+    };
+    let result: Dynamic = sandbox.run_located(limits.timeout, limits, |engine| {
+        engine.call_fn_with_options(
+            options(),
             &mut rhai::Scope::new(),
             ast,
             "score",
-            (input.entrant, input.sales, ctx),
+            (input.entrant.clone(), input.sales.clone(), ctx.clone()),
         )
-        .map_err(|e| ScriptError::from_eval(&e))?;
+    })?;
     read_output(result)
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use rhai::{Engine, AST};
+use rhai::AST;
 
 use super::allocation::{self, Award, RewardInput, StandingInput};
 use super::engine::{self, Limits, ScriptError};
@@ -106,7 +106,7 @@ impl Drop for Permit<'_> {
 }
 
 pub struct RuleRunner {
-    engine: Engine,
+    sandbox: engine::Sandbox,
     limits: Limits,
     cache: Mutex<HashMap<(String, RuleKind), Arc<AST>>>,
     gate: Gate,
@@ -118,7 +118,7 @@ pub struct RuleRunner {
 impl RuleRunner {
     pub fn new(limits: Limits, concurrency: usize) -> Self {
         Self {
-            engine: engine::build(&limits),
+            sandbox: engine::build(&limits),
             limits,
             cache: Mutex::new(HashMap::new()),
             gate: Gate::new(concurrency),
@@ -141,7 +141,7 @@ impl RuleRunner {
         {
             return Ok(Arc::clone(ast));
         }
-        let ast = Arc::new(engine::compile(&self.engine, source, kind)?);
+        let ast = Arc::new(engine::compile(self.sandbox.engine(), source, kind)?);
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= MAX_CACHED {
             cache.clear();
@@ -177,7 +177,7 @@ impl RuleRunner {
             }
             self.evaluations
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let output = objective::evaluate(&self.engine, ast, &self.limits, challenge, input)
+            let output = objective::evaluate(&self.sandbox, ast, &self.limits, challenge, input)
                 .map_err(|error| RuleFailure {
                     entrant: Some(entrant),
                     error,
@@ -205,7 +205,7 @@ impl RuleRunner {
             .acquire(self.limits.queue_timeout)
             .ok_or(RunError::Busy)?;
         allocation::evaluate(
-            &self.engine,
+            &self.sandbox,
             ast,
             &self.limits,
             challenge,

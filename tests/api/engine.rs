@@ -149,6 +149,26 @@ fn from_scratch(app: &TestApp, runner: &podium::rules::RuleRunner, id: Uuid) -> 
         .collect()
 }
 
+/// An engine of our own on the app's database, whose rule runner we can count.
+fn counted_engine(
+    app: &TestApp,
+) -> (
+    Arc<podium::challenges::engine::Engine>,
+    Arc<podium::rules::RuleRunner>,
+) {
+    let url = podium::db::DatabaseUrl::parse(&app.database_url);
+    let pool = podium::db::Pool::connect(&url, 2, Duration::from_secs(5)).expect("pool");
+    let runner = Arc::new(runner());
+    let engine = podium::challenges::engine::Engine::start(
+        pool,
+        Arc::clone(&runner),
+        podium::news::bus::shared(),
+        Duration::from_millis(20),
+    )
+    .expect("engine");
+    (engine, runner)
+}
+
 fn runner() -> podium::rules::RuleRunner {
     let settings = crate::helpers::test_settings(String::new());
     podium::rules::RuleRunner::new(settings.rule_limits(), 1)
@@ -410,17 +430,7 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
         ),
     )
     .await;
-    // An engine of our own on the same database, whose rule runner we can count.
-    let url = podium::db::DatabaseUrl::parse(&app.database_url);
-    let pool = podium::db::Pool::connect(&url, 2, Duration::from_secs(5)).expect("pool");
-    let runner = Arc::new(runner());
-    let engine = podium::challenges::engine::Engine::start(
-        pool.clone(),
-        Arc::clone(&runner),
-        podium::news::bus::shared(),
-        Duration::from_millis(20),
-    )
-    .expect("engine");
+    let (engine, runner) = counted_engine(&app);
     let current = || async {
         engine
             .caught_up(app.latest_change())
@@ -445,6 +455,81 @@ async fn a_one_line_sale_rescores_one_entrant_of_a_rule_scored_challenge() {
     assert_eq!(
         table.lines[0].line.score.map(|s| s.to_string()),
         Some("4200".to_owned())
+    );
+}
+
+/// A rule that hits a limit of the sandbox as a live objective is reported (with where)
+/// and then left alone: new sales do not run it again, as they would only hit the same
+/// limit; a new rule version builds the table again.
+#[actix_web::test]
+async fn a_rule_that_hits_a_sandbox_limit_is_reported_and_not_run_on_every_sale() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let company = app.organisation("company").await;
+    app.espresso_and_hotel().await;
+    let rep = app.named_participant("Rep", company, None, None).await;
+    let rule = new_rule(&app, &admin, "hoarder", "objective").await;
+    let hoarder = "fn score(participant, sales, ctx) {\n  let k = \"\"; k.pad(1000000, \"k\");\n  let m = #{}; let i = 0;\n  loop { m[k + i] = i; i += 1; }\n}";
+    let version = uploaded(&app, &admin, rule, hoarder).await;
+    let id = start(
+        &app,
+        &admin,
+        challenge(
+            "hoarding",
+            json!({"objective": {"type": "script", "rule_id": rule, "version": version}, "starts_at": "2025-12-01T00:00:00Z"}),
+        ),
+    )
+    .await;
+    let (engine, runner) = counted_engine(&app);
+    let failure = || async {
+        engine
+            .caught_up(app.latest_change())
+            .await
+            .expect("caught up");
+        let live = engine.snapshot(id).expect("a live state");
+        live.outcome.clone().expect_err("the rule fails")
+    };
+    let first = failure().await;
+    // Memory or time, whichever of the test settings' limits it reaches first.
+    assert!(first.error.limit, "{first:?}");
+    assert_eq!(first.error.line, Some(4), "{first:?}");
+    let runs = runner.evaluations();
+    for n in 0..3 {
+        send(
+            &app,
+            app.post_as(&admin, "/api/v1/sales")
+                .json(&json!({"sales": [sale(rep, &format!("S-{n}"), n, "C-1", 100)]})),
+        )
+        .await;
+        assert_eq!(failure().await, first);
+    }
+    assert_eq!(runner.evaluations(), runs, "not run again on new sales");
+    let fixed = uploaded(
+        &app,
+        &admin,
+        rule,
+        "fn score(participant, sales, ctx) { sales.amount() }",
+    )
+    .await;
+    send(
+        &app,
+        app.post_as(&admin, &format!("/api/v1/challenges/{id}/rule-version"))
+            .json(&json!({"version": fixed, "reason": "fix the hoarder"})),
+    )
+    .await;
+    engine
+        .caught_up(app.latest_change())
+        .await
+        .expect("caught up");
+    let table = engine
+        .snapshot(id)
+        .expect("a live table")
+        .outcome
+        .clone()
+        .expect("the fixed rule runs");
+    assert_eq!(
+        table.lines[0].line.score.map(|s| s.to_string()),
+        Some("300".to_owned())
     );
 }
 

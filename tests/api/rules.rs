@@ -351,6 +351,45 @@ async fn an_endless_rule_stops_fast_and_the_server_keeps_serving() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// The finding that took the server down: a rule that asked for 1.6 GB in one `replace`
+/// aborted the process. Now it is refused at once, with where, and the server keeps
+/// serving; as does a rule that hoards memory in map keys, which no size limit counts.
+#[actix_web::test]
+async fn a_rule_that_would_exhaust_memory_is_stopped_and_the_server_keeps_serving() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let objective = new_rule(&app, &admin, "Bomb", "objective").await;
+    // As an allocation (10 s to run), the hoarder meets the memory budget, not its time.
+    let allocation = new_rule(&app, &admin, "Hoarder", "allocation").await;
+    for (rule, source, expected, line) in [
+        (
+            objective,
+            "fn score(participant, sales, ctx) {\n  let s = \"\";\n  s.pad(40000, \"y\");\n  let t = s;\n  t.replace(\"y\", s);\n  t.len()\n}",
+            "too large",
+            5,
+        ),
+        (
+            allocation,
+            "fn allocate(standings, rewards, ctx) {\n  let k = \"\"; k.pad(1000000, \"k\");\n  let m = #{}; let i = 0;\n  loop { m[k + i] = i; i += 1; }\n}",
+            "memory",
+            4,
+        ),
+    ] {
+        let v = uploaded(&app, &admin, rule, source).await;
+        let outcome = run_test(&app, &admin, rule, v, json!({})).await;
+        assert_eq!(outcome["ok"], false);
+        let error = &outcome["errors"][0];
+        assert!(
+            error["message"].as_str().is_some_and(|m| m.contains(expected)),
+            "{outcome}"
+        );
+        assert_eq!(error["line"], line, "{outcome}");
+        assert!(error["column"].as_u64().is_some(), "{outcome}");
+        let health = app.get("/healthz").send().await.expect("the server still answers");
+        assert_eq!(health.status(), 200);
+    }
+}
+
 /// A January 2026 competition scored by a rule version.
 fn scripted_competition(rule: Uuid, version: i64) -> Value {
     json!({
