@@ -80,33 +80,18 @@ fn split_str(
     string: &ImmutableString,
     delimiter: &str,
     limit: usize,
+    reverse: bool,
     max: usize,
 ) -> Checked<Array> {
     if string.is_empty() || (!delimiter.is_empty() && !string.contains(delimiter)) {
         return Ok(vec![string.clone().into()]);
     }
     pieces_checked((occurrences(string, delimiter) + 1).min(limit), max)?;
-    Ok(if limit == usize::MAX {
-        string.split(delimiter).map(Into::into).collect()
-    } else {
-        string.splitn(limit, delimiter).map(Into::into).collect()
-    })
-}
-
-fn split_str_rev(
-    string: &ImmutableString,
-    delimiter: &str,
-    limit: usize,
-    max: usize,
-) -> Checked<Array> {
-    if string.is_empty() || (!delimiter.is_empty() && !string.contains(delimiter)) {
-        return Ok(vec![string.clone().into()]);
-    }
-    pieces_checked((occurrences(string, delimiter) + 1).min(limit), max)?;
-    Ok(if limit == usize::MAX {
-        string.rsplit(delimiter).map(Into::into).collect()
-    } else {
-        string.rsplitn(limit, delimiter).map(Into::into).collect()
+    Ok(match (reverse, limit == usize::MAX) {
+        (false, true) => string.split(delimiter).map(Into::into).collect(),
+        (false, false) => string.splitn(limit, delimiter).map(Into::into).collect(),
+        (true, true) => string.rsplit(delimiter).map(Into::into).collect(),
+        (true, false) => string.rsplitn(limit, delimiter).map(Into::into).collect(),
     })
 }
 
@@ -165,7 +150,7 @@ pub fn register(engine: &mut Engine, max_len: usize, max_items: usize) {
         .register_fn(
             "split",
             move |s: &mut ImmutableString, d: ImmutableString| {
-                split_str(s, &d, usize::MAX, max_items)
+                split_str(s, &d, usize::MAX, false, max_items)
             },
         )
         .register_fn(
@@ -174,7 +159,7 @@ pub fn register(engine: &mut Engine, max_len: usize, max_items: usize) {
                 if n <= 1 {
                     return Ok(vec![s.clone().into()]);
                 }
-                split_str(s, &d, segments(n), max_items)
+                split_str(s, &d, segments(n), false, max_items)
             },
         )
         .register_fn("split", move |s: &mut ImmutableString, d: char| {
@@ -189,7 +174,7 @@ pub fn register(engine: &mut Engine, max_len: usize, max_items: usize) {
         .register_fn(
             "split_rev",
             move |s: &mut ImmutableString, d: ImmutableString| {
-                split_str_rev(s, &d, usize::MAX, max_items)
+                split_str(s, &d, usize::MAX, true, max_items)
             },
         )
         .register_fn(
@@ -198,7 +183,7 @@ pub fn register(engine: &mut Engine, max_len: usize, max_items: usize) {
                 if n <= 1 {
                     return Ok(vec![s.clone().into()]);
                 }
-                split_str_rev(s, &d, segments(n), max_items)
+                split_str(s, &d, segments(n), true, max_items)
             },
         )
         .register_fn("split_rev", move |s: &mut ImmutableString, d: char| {
@@ -254,17 +239,24 @@ mod tests {
     fn splits_count_their_pieces_before_allocating() {
         let s = ImmutableString::from("a,b,c");
         assert_eq!(
-            split_str(&s, ",", usize::MAX, 3).map(|a| a.len()).ok(),
+            split_str(&s, ",", usize::MAX, false, 3)
+                .map(|a| a.len())
+                .ok(),
             Some(3)
         );
-        assert!(split_str(&s, ",", usize::MAX, 2).is_err());
-        assert_eq!(split_str(&s, ",", 2, 2).map(|a| a.len()).ok(), Some(2));
+        assert!(split_str(&s, ",", usize::MAX, false, 2).is_err());
+        assert_eq!(
+            split_str(&s, ",", 2, true, 2).map(|a| a.len()).ok(),
+            Some(2)
+        );
         // "" splits into an empty piece at each end and one per character.
         assert_eq!(
-            split_str(&s, "", usize::MAX, 7).map(|a| a.len()).ok(),
+            split_str(&s, "", usize::MAX, false, 7)
+                .map(|a| a.len())
+                .ok(),
             Some(7)
         );
-        assert!(split_str(&s, "", usize::MAX, 6).is_err());
+        assert!(split_str(&s, "", usize::MAX, false, 6).is_err());
         assert_eq!(
             split_char(&s, ',', usize::MAX, true, 3)
                 .map(|a| a.len())
