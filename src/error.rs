@@ -148,6 +148,13 @@ pub enum AppError {
         reveal: bool,
         blocking: bool,
     },
+    /// Too many attempts from one caller: 429 with `Retry-After` (whole seconds).
+    #[error("{detail}")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
     #[error("too many rules are being evaluated at once; try again in a moment")]
     RulesBusy,
     #[error("the database is unavailable")]
@@ -237,6 +244,7 @@ impl AppError {
             AppError::Gone { code, .. } => code,
             AppError::InvalidScript(_) => "invalid_script",
             AppError::RuleFailed { .. } => "rule_failed",
+            AppError::TooManyRequests { code, .. } => code,
             AppError::RulesBusy => "rules_busy",
             AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Internal(_) => "internal_error",
@@ -314,6 +322,7 @@ impl ResponseError for AppError {
             AppError::InvalidScript(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RuleFailed { blocking: true, .. } => StatusCode::CONFLICT,
             AppError::RuleFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::RulesBusy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -330,6 +339,11 @@ impl ResponseError for AppError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let AppError::TooManyRequests { retry_after, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
         }
         response
     }

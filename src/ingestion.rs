@@ -127,7 +127,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
                 errors.push(FieldError::new(
                     format!("sales[{index}].{name}"),
                     "control_character",
-                    "must not contain control characters (only tab, line feed and carriage return)",
+                    crate::api::json::CONTROL_CHARACTER_MESSAGE,
                 ));
                 return Ok(None);
             }

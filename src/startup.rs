@@ -22,7 +22,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
 use crate::auth::jwt::{self, TokenIssuer};
-use crate::auth::{secrets, ActiveAccounts, Role};
+use crate::auth::throttle::SignInThrottle;
+use crate::auth::{secrets, LiveSessions, Role};
 use crate::challenges::engine::Engine;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
@@ -57,9 +58,10 @@ impl Application {
             settings.rule_limits(),
             settings.rule_concurrency(),
         ));
-        let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
+        let sessions = web::Data::new(LiveSessions::new(Duration::from_secs(
             settings.auth_recheck_seconds,
         )));
+        let throttle = web::Data::new(SignInThrottle::from_settings(&settings));
         let bus = news::bus::shared();
         let engine = web::Data::from(Engine::start(
             pool.get_ref().clone(),
@@ -80,11 +82,13 @@ impl Application {
         let engine_of_app = engine.clone().into_inner();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::auth::resolve_caller))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(cors(&origins))
                 .wrap(from_fn(api::consistency::stamp_writes))
                 .wrap(from_fn(request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(api::security_headers::secure))
+                .wrap(TracingLogger::<crate::telemetry::RedactedSpan>::new())
                 .app_data(json_config())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(query_config())
@@ -95,7 +99,8 @@ impl Application {
                 .app_data(engine.clone())
                 .app_data(ingestion_lock.clone())
                 .app_data(rule_runner.clone())
-                .app_data(accounts.clone())
+                .app_data(sessions.clone())
+                .app_data(throttle.clone())
                 .app_data(bus.clone())
                 .app_data(settings_data.clone())
                 .into_utoipa_app()

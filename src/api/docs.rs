@@ -17,8 +17,10 @@ use crate::error::{FieldError, Problem};
 pub struct BadRequest(#[allow(dead_code)] Problem);
 
 /// No token, or a malformed, expired, revoked, wrongly signed or foreign token
-/// (`missing_token`, `invalid_token`, `token_expired`, `token_revoked`), or wrong
-/// credentials at sign-in (`invalid_credentials`).
+/// (`missing_token`, `invalid_token`, `token_expired`, `token_revoked`: signed out,
+/// account disabled), wrong credentials at sign-in (`invalid_credentials`), or a refresh
+/// token that is unknown, expired or revoked (`invalid_grant`) or already used
+/// (`refresh_token_reused`, which revokes its session).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unauthorized(#[allow(dead_code)] Problem);
@@ -54,6 +56,12 @@ pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
 
+/// Too many attempts from this caller (`sign_in_throttled`); `Retry-After` says in how
+/// many seconds the next one is counted.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct TooManyRequests(#[allow(dead_code)] Problem);
+
 /// The database is out of reach (`database_unavailable`); retry later.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
@@ -77,7 +85,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
     ),
     components(schemas(Problem, FieldError, crate::api::webhooks::WebhookPayload), responses(
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
-        UnsupportedMediaType, PayloadTooLarge, Unavailable, InternalError
+        UnsupportedMediaType, PayloadTooLarge, TooManyRequests, Unavailable, InternalError
     )),
     modifiers(&BearerScheme),
     tags(
@@ -155,6 +163,21 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
                     .headers
                     .insert("X-Request-Id".into(), request_id.clone());
             }
+        }
+        if let Some(RefOr::T(response)) = components.responses.get_mut("TooManyRequests") {
+            response.headers.insert(
+                "Retry-After".into(),
+                RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Integer)
+                                .minimum(Some(1)),
+                        ))
+                        .description(Some("Seconds to wait before the next attempt is counted."))
+                        .build(),
+                ),
+            );
         }
     }
     for (path, item) in doc.paths.paths.iter_mut() {

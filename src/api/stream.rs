@@ -28,7 +28,7 @@ use crate::api::challenges::visible_challenge;
 use crate::api::news::{dtos, NewsDto};
 use crate::api::standings::StandingLineDto;
 use crate::auth::jwt::TokenIssuer;
-use crate::auth::{account_revoked, app_data, bearer_token, still_active, AuthUser};
+use crate::auth::{app_data, bearer_token, still_live, AuthUser};
 use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
 use crate::challenges::reading::{self, Slice};
@@ -277,24 +277,24 @@ impl Follower {
         tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
     }
 
-    /// Ends the stream (with a last `problem`) when the account was disabled meanwhile.
+    /// Ends the stream (with a last `problem`) when the account was disabled or the session
+    /// ended meanwhile.
     async fn recheck(&mut self) -> Option<Bytes> {
         if self.checked_at.elapsed() < RECHECK {
             return None;
         }
         let caller = self.caller.clone();
-        let active = self
-            .pool
-            .run(move |conn| still_active(conn, &caller))
-            .await
-            .unwrap_or(true);
+        // A database that cannot answer does not end the stream; a refusal does.
+        let refused = match self.pool.run(move |conn| still_live(conn, &caller)).await {
+            Err(refusal @ AppError::Unauthorized { .. }) => refusal,
+            _ => {
+                self.checked_at = tokio::time::Instant::now();
+                return None;
+            }
+        };
         self.checked_at = tokio::time::Instant::now();
-        if active {
-            return None;
-        }
         self.ended = true;
-        let problem = account_revoked().problem();
-        Some(sse(None, "problem", &problem))
+        Some(sse(None, "problem", &refused.problem()))
     }
 
     /// The events for what changed since the last ones (everything when `full`).
@@ -319,9 +319,7 @@ impl Follower {
         let load = {
             let caller = caller.clone();
             move |conn: &mut crate::db::DbConnection| {
-                if !still_active(conn, &caller)? {
-                    return Err(account_revoked());
-                }
+                still_live(conn, &caller)?;
                 Challenge::try_from(&visible_challenge(conn, &caller, id)?)
             }
         };

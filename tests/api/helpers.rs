@@ -154,6 +154,9 @@ pub fn test_settings(database_url: String) -> Settings {
         webhook_timeout_seconds: 2,
         // The receivers of the tests listen on 127.0.0.1.
         webhook_allow_private_networks: true,
+        // Tests sign in many times from one address; the throttling tests set their own.
+        sign_in_account_burst: 1_000,
+        sign_in_address_burst: 10_000,
         ..Settings::default()
     }
 }
@@ -425,6 +428,18 @@ impl TestApp {
             scope_id: scope_field.and(scope_id),
         }
     }
+}
+
+/// Asserts the headers every HTML page of Podium carries: a policy that runs no script
+/// and allows no framing, `nosniff`, no referrer.
+pub fn assert_secure_page(headers: &reqwest::header::HeaderMap) {
+    let policy = headers["content-security-policy"].to_str().expect("ASCII");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-frame-options"], "DENY");
 }
 
 /// Asserts a problem+json answer with this status and code, and returns its body.

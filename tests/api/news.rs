@@ -714,6 +714,7 @@ async fn the_digest_tells_who_leads_who_moved_and_what_happened() {
         .to_str()
         .expect("ASCII")
         .starts_with("text/html"));
+    crate::helpers::assert_secure_page(html.headers());
     let html = html.text().await.expect("text");
     assert!(
         html.contains("New leader: <strong>Diane Deux</strong>"),

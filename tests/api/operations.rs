@@ -180,7 +180,50 @@ async fn swagger_ui_is_served_under_docs() {
     assert_eq!(redirect.headers()["location"], "/docs/");
     let page = app.get("/docs/").send().await.expect("request sent");
     assert_eq!(page.status(), 200);
+    // Its own scripts and styles only, and never in a frame.
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert!(page.text().await.expect("text").contains("swagger"));
+}
+
+#[actix_web::test]
+async fn every_answer_is_nosniff_and_sends_no_referrer() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz",
+        "/api/v1/me",
+        "/api/v1/nothing-here",
+        "/openapi.json",
+    ] {
+        let response = app.get(path).send().await.expect("request sent");
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(
+            response.headers()["referrer-policy"],
+            "no-referrer",
+            "{path}"
+        );
+        assert!(
+            response.headers().get("content-security-policy").is_none(),
+            "{path}: a policy is for pages"
+        );
+    }
+    // The page a browser gets for a link that is not ours is a page too.
+    let response = app
+        .get("/share/not-a-link")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 404);
+    crate::helpers::assert_secure_page(response.headers());
 }
 
 #[actix_web::test]
