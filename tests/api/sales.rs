@@ -447,3 +447,56 @@ async fn managers_see_their_region_and_participants_cannot_record() {
     assert_problem(response, 422, "validation_failed").await;
     assert_eq!(total_sales(&app, &admin).await, 2);
 }
+
+/// Keys are owned per scope: the company's feed is deduplicated company-wide, while a
+/// manager can neither learn of nor block a key recorded outside its region.
+#[actix_web::test]
+async fn a_manager_can_neither_see_nor_block_keys_outside_its_region() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let world = World::new(&app).await;
+    let company = world.company;
+    let region_b = app.region("1.0", "0.2").await;
+    let rep_b = app.participant(company, Some(region_b), None).await;
+    let manager_a = app.user_scoped("manager", Some(world.region)).await;
+    let manager_b = app.user_scoped("manager", Some(region_b)).await;
+
+    // Company-wide: one ERP feeds both regions, and one invoice line is one line
+    // whichever region it is for.
+    let response = post_sales(&app, &admin, vec![line(world.rep, "ERP-1", 1_000)]).await;
+    assert_eq!(response.status(), 201);
+    let response = post_sales(&app, &admin, vec![line(rep_b, "ERP-1", 2_000)]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "conflicting_duplicate");
+
+    // Manager B's batch: region B's keys, whatever exists elsewhere. Region A's manager
+    // recording the same key first neither tells it whether B has it nor makes B's batch
+    // fail.
+    let response = post_sales(&app, &manager_a, vec![line(world.rep, "B-7", 100)]).await;
+    assert_eq!(response.status(), 201, "A learns nothing of B's keys");
+    let batch: Vec<Value> = (0..3)
+        .map(|n| line(rep_b, &format!("B-{}", n + 6), 300))
+        .collect();
+    let response = post_sales(&app, &manager_b, batch).await;
+    assert_eq!(response.status(), 201, "A cannot squat B's keys");
+    let receipt: Value = response.json().await.expect("JSON");
+    assert_eq!(receipt["recorded"], 3);
+    // Nor the company's: the ERP key is the company's, not the region's.
+    let response = post_sales(&app, &manager_a, vec![line(world.rep, "ERP-1", 5)]).await;
+    assert_eq!(response.status(), 201);
+
+    // Within a region, the manager's own keys are deduplicated as any others.
+    let response = post_sales(&app, &manager_b, vec![line(rep_b, "B-7", 300)]).await;
+    assert_eq!(response.status(), 200);
+    let response = post_sales(&app, &manager_b, vec![line(rep_b, "B-7", 999)]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "conflicting_duplicate");
+    // A reversal names a line of the same namespace: manager A cannot reverse B's line.
+    let mut reversal = line(world.rep, "R-1", -300);
+    reversal["quantity"] = json!(-1);
+    reversal["reverses_external_id"] = json!("B-6");
+    let response = post_sales(&app, &manager_a, vec![reversal]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "unknown_sale");
+    assert_eq!(total_sales(&app, &admin).await, 6);
+}
