@@ -41,6 +41,7 @@ pub struct Application {
     port: u16,
     server: Server,
     engine: Arc<Engine>,
+    shutdown: crate::shutdown::Shutdown,
 }
 
 impl Application {
@@ -72,6 +73,8 @@ impl Application {
         spawn_background(&settings, &pool, &engine, &bus, &url)?;
         let bus = web::Data::from(bus);
         let settings_data = web::Data::new(settings.clone());
+        let shutdown = crate::shutdown::Shutdown::default();
+        let shutdown_data = web::Data::new(shutdown.clone());
         let document = api::openapi();
         let known_paths = web::Data::new(api::routes::KnownPaths::from_document(&document));
         let origins = settings.cors_origin_list();
@@ -103,6 +106,7 @@ impl Application {
                 .app_data(throttle.clone())
                 .app_data(bus.clone())
                 .app_data(settings_data.clone())
+                .app_data(shutdown_data.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
@@ -115,6 +119,8 @@ impl Application {
                 .default_service(web::to(api::routes::not_routed))
         })
         .listen(listener)?
+        // Signals are handled by `shutdown::Stopper`, which closes the streams first.
+        .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout_seconds);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
@@ -124,6 +130,7 @@ impl Application {
             port,
             server: server.run(),
             engine: engine_of_app,
+            shutdown,
         })
     }
 
@@ -141,8 +148,19 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Stops the server as SIGTERM does: streams end at once with a `reconnect` event,
+    /// then the requests in flight finish.
+    pub fn stopper(&self) -> crate::shutdown::Stopper {
+        crate::shutdown::Stopper {
+            shutdown: self.shutdown.clone(),
+            handle: self.server.handle(),
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM (or a [`Application::stopper`]), then lets in-flight
+    /// requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        actix_web::rt::spawn(self.stopper().on_signal());
         self.server.await
     }
 }
@@ -188,6 +206,13 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     let mut conn = pool.get()?;
     conn.run_migrations()?;
     ensure_first_admin(&mut conn, settings)?;
+    if url.backend() == crate::db::Backend::Sqlite {
+        // One process owns a SQLite database: the requests of the last one are all gone.
+        let released = crate::models::idempotency::release_all_in_flight(&mut conn)?;
+        if released > 0 {
+            tracing::info!(released, "released the idempotency claims of the last run");
+        }
+    }
     Ok(pool)
 }
 

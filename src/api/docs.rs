@@ -35,7 +35,8 @@ pub struct Forbidden(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(#[allow(dead_code)] Problem);
 
-/// The request clashes with the current state (`already_exists`, `last_admin`).
+/// The request clashes with the current state (`already_exists`, `last_admin`, and
+/// `idempotency_in_flight` with `Retry-After`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
@@ -62,7 +63,9 @@ pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct TooManyRequests(#[allow(dead_code)] Problem);
 
-/// The database is out of reach (`database_unavailable`); retry later.
+/// The database is out of reach (`database_unavailable`: down, or its SQLite file was
+/// deleted or replaced), has no space left for a write (`storage_full`), or every rule
+/// slot stayed taken (`rules_busy`); retry after `Retry-After` seconds.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unavailable(#[allow(dead_code)] Problem);
@@ -164,20 +167,34 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
                     .insert("X-Request-Id".into(), request_id.clone());
             }
         }
-        if let Some(RefOr::T(response)) = components.responses.get_mut("TooManyRequests") {
-            response.headers.insert(
-                "Retry-After".into(),
-                RefOr::T(
-                    HeaderBuilder::new()
-                        .schema(Some(
-                            ObjectBuilder::new()
-                                .schema_type(Type::Integer)
-                                .minimum(Some(1)),
-                        ))
-                        .description(Some("Seconds to wait before the next attempt is counted."))
-                        .build(),
-                ),
-            );
+        let retry_after = |description: &str| {
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    ))
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        for (name, description) in [
+            (
+                "TooManyRequests",
+                "Seconds to wait before the next attempt is counted.",
+            ),
+            ("Unavailable", "Seconds to wait before trying again."),
+            (
+                "Conflict",
+                "With `idempotency_in_flight`: seconds to wait before sending the request again.",
+            ),
+        ] {
+            if let Some(RefOr::T(response)) = components.responses.get_mut(name) {
+                response
+                    .headers
+                    .insert("Retry-After".into(), retry_after(description));
+            }
         }
     }
     for (path, item) in doc.paths.paths.iter_mut() {

@@ -106,6 +106,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
+    /// Stops the server as SIGTERM does.
+    pub stopper: podium::shutdown::Stopper,
     /// The server's standings engine, for [`TestApp::settled`].
     pub engine: std::sync::Arc<podium::challenges::engine::Engine>,
     /// A connection to the change log, for [`TestApp::get_as`].
@@ -180,6 +182,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let stopper = app.stopper();
     let engine = app.engine();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -195,6 +198,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("HTTP client"),
         db,
         handle,
+        stopper,
         engine,
         log: std::sync::Mutex::new(None),
     }

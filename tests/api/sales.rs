@@ -351,12 +351,78 @@ async fn an_idempotency_key_replays_refuses_reuse_and_reports_in_flight() {
         .post_as(&admin, "/api/v1/sales")
         .header("Idempotency-Key", "key-2")
         .header("content-type", "application/json")
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("request sent");
+    let retry_after: i64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=podium::api::idempotency::LEASE_SECONDS).contains(&retry_after),
+        "retry when the claim lapses: {retry_after}"
+    );
+    assert_problem(response, 409, "idempotency_in_flight").await;
+    assert_eq!(total_sales(&app, &admin).await, 1);
+
+    // The request behind the claim died: it stopped renewing, and once its lease is over
+    // the next attempt runs at once instead of waiting a minute.
+    {
+        use diesel::prelude::*;
+        use podium::schema::idempotency_keys::dsl;
+        let lapsed = podium::models::now()
+            - chrono::Duration::seconds(podium::api::idempotency::LEASE_SECONDS + 1);
+        diesel::update(dsl::idempotency_keys.filter(dsl::idempotency_key.eq("key-2")))
+            .set(dsl::created_at.eq(lapsed))
+            .execute(&mut app.connect())
+            .expect("claim aged");
+    }
+    let response = app
+        .post_as(&admin, "/api/v1/sales")
+        .header("Idempotency-Key", "key-2")
+        .header("content-type", "application/json")
         .body(bytes)
         .send()
         .await
         .expect("request sent");
-    assert_problem(response, 409, "idempotency_in_flight").await;
-    assert_eq!(total_sales(&app, &admin).await, 1);
+    assert_eq!(response.status(), 201);
+    assert_eq!(total_sales(&app, &admin).await, 2);
+}
+
+/// One process owns a SQLite database: at its start, the claims of requests that died
+/// with the last one are released, so their retries run at once.
+#[actix_web::test]
+async fn a_sqlite_restart_releases_the_claims_of_the_last_run() {
+    use diesel::prelude::*;
+    use podium::schema::idempotency_keys::dsl;
+    let (db, settings) = crate::helpers::test_database();
+    if !matches!(db, crate::helpers::TestDb::Sqlite(_)) {
+        return; // PostgreSQL instances share the database: the lease covers them.
+    }
+    let pool = podium::startup::prepare_database(&settings).expect("prepared");
+    let mut conn = pool.get().expect("connection");
+    for (key, state) in [("dead", "in_flight"), ("done", "done")] {
+        diesel::insert_into(dsl::idempotency_keys)
+            .values((
+                dsl::principal_id.eq("someone"),
+                dsl::idempotency_key.eq(key),
+                dsl::request_hash.eq("h"),
+                dsl::state.eq(state),
+                dsl::created_at.eq(podium::models::now()),
+            ))
+            .execute(&mut conn)
+            .expect("claim inserted");
+    }
+    drop(conn);
+    drop(pool);
+    let pool = podium::startup::prepare_database(&settings).expect("restarted");
+    let left: Vec<String> = dsl::idempotency_keys
+        .select(dsl::idempotency_key)
+        .load(&mut pool.get().expect("connection"))
+        .expect("keys");
+    assert_eq!(left, ["done"], "answers stay; dead claims go");
 }
 
 #[actix_web::test]
