@@ -3,10 +3,11 @@
 //! Two faults used to be answered dishonestly:
 //! - **The SQLite file is deleted or replaced** while the server runs. Its open connections
 //!   still read and write the old, unlinked file, so a write was acknowledged (201) and
-//!   lost at the next start. The pool now remembers the file's identity (device and inode)
-//!   when it opened it, and every checkout compares it with the path's: a different file,
-//!   or none, is 503 `database_unavailable` for reads and writes alike, and `/readyz` says
-//!   so. Restoring the file (or restarting on the new one) is the operator's decision.
+//!   lost at the next start. The pool now holds the file open from its start, and every
+//!   checkout checks that the path still names it (same device and inode, and the held
+//!   file still linked; holding it keeps its inode from being reused by a new file): a
+//!   different file, or none, is 503 `database_unavailable` for reads and writes alike,
+//!   and `/readyz` says so. Restoring the file (or restarting on the new one) is the operator's decision.
 //! - **The disk is full.** A write failed with 500 `internal_error` and readiness stayed
 //!   green. The database's own "full" errors (SQLite's `SQLITE_FULL`, PostgreSQL's
 //!   `No space left on device`) are now 503 `storage_full` with `Retry-After`, nothing of
@@ -23,36 +24,42 @@ use crate::error::AppError;
 /// How long the storage counts as full after the last write refused for lack of space.
 pub const FULL_FOR: Duration = Duration::from_secs(30);
 
-/// The file a SQLite pool opened, as the filesystem identifies it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct FileIdentity {
-    device: u64,
-    inode: u64,
+/// The SQLite file as the pool opened it: a handle kept open on it, so that its inode
+/// cannot be reused by a new file while the server runs, and its link count tells whether
+/// it was deleted (or renamed over).
+#[derive(Debug)]
+struct OpenedFile {
+    path: PathBuf,
+    held: Option<std::fs::File>,
 }
 
-fn identity(path: &Path) -> Option<FileIdentity> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(path).ok().map(|m| FileIdentity {
-            device: m.dev(),
-            inode: m.ino(),
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::metadata(path).ok().map(|_| FileIdentity {
-            device: 0,
-            inode: 0,
-        })
+impl OpenedFile {
+    /// Whether the path still names the file held open.
+    fn is_current(&self) -> bool {
+        let Some(held) = &self.held else {
+            return false;
+        };
+        let (Ok(held), Ok(named)) = (held.metadata(), std::fs::metadata(&self.path)) else {
+            return false;
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            held.nlink() > 0 && held.dev() == named.dev() && held.ino() == named.ino()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (held, named);
+            true
+        }
     }
 }
 
 /// One pool's view of its storage; shared by its clones.
 #[derive(Debug, Default)]
 pub struct Storage {
-    /// For SQLite: the path and the file it named when the pool opened it.
-    file: Option<(PathBuf, Option<FileIdentity>)>,
+    /// For SQLite: the file the pool opened.
+    file: Option<OpenedFile>,
     full_at: Mutex<Option<Instant>>,
 }
 
@@ -60,7 +67,10 @@ impl Storage {
     /// The storage of a SQLite file, as it is now (just after the pool opened it).
     pub fn sqlite(path: &Path) -> Self {
         Self {
-            file: Some((path.to_path_buf(), identity(path))),
+            file: Some(OpenedFile {
+                path: path.to_path_buf(),
+                held: std::fs::File::open(path).ok(),
+            }),
             full_at: Mutex::new(None),
         }
     }
@@ -72,16 +82,15 @@ impl Storage {
 
     /// Whether the database file is still the one opened; an error (logged) when not.
     pub fn check_file(&self) -> Result<(), AppError> {
-        let Some((path, opened)) = &self.file else {
+        let Some(file) = &self.file else {
             return Ok(());
         };
-        let now = identity(path);
-        if now.is_some() && now == *opened {
+        if file.is_current() {
             return Ok(());
         }
         tracing::error!(
-            path = %path.display(),
-            present = now.is_some(),
+            path = %file.path.display(),
+            present = file.path.exists(),
             "the SQLite database file is gone or was replaced; refusing reads and writes"
         );
         Err(AppError::DatabaseUnavailable)
