@@ -18,6 +18,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
+use crate::storage::Storage;
 
 /// Migrations, one folder per backend with the same migration names.
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -184,6 +185,7 @@ impl ManageConnection for ConnectionManager {
 pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    storage: std::sync::Arc<Storage>,
 }
 
 impl Pool {
@@ -199,9 +201,15 @@ impl Pool {
             .connection_timeout(timeout)
             .build(ConnectionManager { url: url.clone() })
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+        let storage = match url {
+            // The pool has opened (and so created) the file: this is the one it writes.
+            DatabaseUrl::Sqlite(path) => Storage::sqlite(path),
+            DatabaseUrl::Postgres(_) => Storage::server(),
+        };
         Ok(Self {
             inner,
             backend: url.backend(),
+            storage: std::sync::Arc::new(storage),
         })
     }
 
@@ -209,8 +217,15 @@ impl Pool {
         &self.backend
     }
 
-    /// A connection for start-up and command-line work (blocking).
+    /// What the pool knows of its storage (a replaced SQLite file, a full disk).
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// A connection for start-up and command-line work (blocking). None while the SQLite
+    /// file is not the one opened (`crate::storage`).
     pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
+        self.storage.check_file()?;
         self.inner.get().map_err(|e| {
             tracing::error!(error = %e, "no database connection available");
             AppError::DatabaseUnavailable
@@ -226,7 +241,11 @@ impl Pool {
         let pool = self.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let result = work(&mut conn);
+            if matches!(result, Err(AppError::StorageFull)) {
+                pool.storage.mark_full();
+            }
+            result
         })
         .await
         .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?

@@ -148,10 +148,24 @@ pub enum AppError {
         reveal: bool,
         blocking: bool,
     },
+    /// Too many attempts from one caller: 429 with `Retry-After` (whole seconds).
+    #[error("{detail}")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after: u64,
+    },
     #[error("too many rules are being evaluated at once; try again in a moment")]
     RulesBusy,
     #[error("the database is unavailable")]
     DatabaseUnavailable,
+    /// The database has no space left: writes are refused until an operator frees some.
+    #[error("the database has no space left; nothing of this request was kept, try again later")]
+    StorageFull,
+    /// A request with the same `Idempotency-Key` is still running (or died and its claim
+    /// has not lapsed yet): 409 with `Retry-After`.
+    #[error("a request with this Idempotency-Key is still being processed; retry after the time in Retry-After")]
+    InFlight { retry_after: u64 },
     #[error(transparent)]
     Internal(anyhow::Error),
 }
@@ -223,6 +237,19 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// The seconds a client should wait before trying again, for the answers that say
+    /// "later" (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } | AppError::InFlight { retry_after } => {
+                Some(*retry_after)
+            }
+            AppError::StorageFull => Some(crate::storage::FULL_FOR.as_secs()),
+            AppError::DatabaseUnavailable | AppError::RulesBusy => Some(5),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest { code, .. } => code,
@@ -237,8 +264,11 @@ impl AppError {
             AppError::Gone { code, .. } => code,
             AppError::InvalidScript(_) => "invalid_script",
             AppError::RuleFailed { .. } => "rule_failed",
+            AppError::TooManyRequests { code, .. } => code,
             AppError::RulesBusy => "rules_busy",
             AppError::DatabaseUnavailable => "database_unavailable",
+            AppError::StorageFull => "storage_full",
+            AppError::InFlight { .. } => "idempotency_in_flight",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -314,8 +344,12 @@ impl ResponseError for AppError {
             AppError::InvalidScript(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RuleFailed { blocking: true, .. } => StatusCode::CONFLICT,
             AppError::RuleFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::RulesBusy => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::DatabaseUnavailable | AppError::StorageFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::InFlight { .. } => StatusCode::CONFLICT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -330,6 +364,11 @@ impl ResponseError for AppError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }
@@ -357,6 +396,10 @@ impl From<diesel::result::Error> for AppError {
             }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::DatabaseUnavailable
+            }
+            Error::DatabaseError(_, info) if crate::storage::says_full(info.message()) => {
+                tracing::error!(message = info.message(), "the database has no space left");
+                AppError::StorageFull
             }
             other => AppError::internal(other),
         }

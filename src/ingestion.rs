@@ -3,7 +3,19 @@
 //!
 //! A line already recorded with the same content (same owner, source and external id) is
 //! a duplicate: it is skipped, never counted twice. The same key with other content is an
-//! error. A reversal line (return, cancellation) names the external id of the line it
+//! error.
+//!
+//! Who owns a key (the namespace of `source` + `external_id`) follows the caller's scope:
+//! - admins record for the company: one namespace, so a source system that feeds several
+//!   regions (the ERP) is deduplicated company-wide, whichever region a line is for;
+//! - a manager records in the namespace of their region: they can neither learn whether
+//!   a key exists elsewhere (no `conflicting_duplicate` for another region's or the
+//!   company's line) nor squat a key to make another batch fail;
+//! - a partner records in the namespace of its organisation.
+//!
+//! So each source system is recorded from one place: a company-wide feed by an admin's
+//! integration, a region's own entries by its manager. A reversal names a line of the
+//! same namespace. A reversal line (return, cancellation) names the external id of the line it
 //! reverses, in the same source; it carries negative quantity and amount and cannot
 //! reverse more than what remains of the original.
 
@@ -127,7 +139,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
                 errors.push(FieldError::new(
                     format!("sales[{index}].{name}"),
                     "control_character",
-                    "must not contain control characters (only tab, line feed and carriage return)",
+                    crate::api::json::CONTROL_CHARACTER_MESSAGE,
                 ));
                 return Ok(None);
             }
@@ -153,10 +165,11 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<SaleInput>, AppError> {
     }
 }
 
-/// Who a caller records sales for: the owner of the lines and the participants allowed.
+/// The namespace of the keys a caller records (see the module's decisions).
 fn owner_of(caller: &AuthUser) -> Result<String, AppError> {
     match caller.scope {
-        Scope::Everything | Scope::Region(_) => Ok(COMPANY_OWNER.to_owned()),
+        Scope::Everything => Ok(COMPANY_OWNER.to_owned()),
+        Scope::Region(region) => Ok(sale::region_owner(region)),
         Scope::Organisation(org) => Ok(org.to_string()),
         Scope::Participant(_) => Err(AppError::Forbidden(
             "participants cannot record sales".into(),

@@ -5,6 +5,7 @@
 //! - [`api`]: the HTTP resources and the OpenAPI document collected from them;
 //! - [`auth`]: tokens, roles and scopes, and the extractors handlers take;
 //! - [`models`]: rows and queries, one file per table, over [`db`]'s two backends;
+//! - [`storage`]: whether the storage under the database still keeps what is written;
 //! - [`error`]: the one error type and its problem+json body;
 //! - [`news`]: news as it happens, the watcher that finds it and the bus that spreads it;
 //! - [`webhooks`]: news pushed to subscribers, signed and retried;
@@ -25,6 +26,8 @@ pub mod schema;
 pub mod scoring;
 pub mod settings;
 pub mod share;
+pub mod shutdown;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 pub mod webhooks;

@@ -334,7 +334,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        principal_kind -> Text,
+        principal_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_digest) {
+        token_digest -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(awards -> rewards (reward_id));
 diesel::joinable!(awards -> challenges (challenge_id));
 diesel::joinable!(rule_versions -> rules (rule_id));
@@ -377,4 +400,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
     share_links,
+    sessions,
+    refresh_tokens,
 );

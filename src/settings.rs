@@ -56,8 +56,27 @@ pub struct Settings {
     /// SQLite, generate one and keep it beside the database; with PostgreSQL, refuse to
     /// start, since several instances must share it.
     pub jwt_secret: Secret,
-    /// Lifetime of issued tokens (`PODIUM_JWT_TTL_SECONDS`).
+    /// Lifetime of access tokens (`PODIUM_JWT_TTL_SECONDS`); short, since a refresh
+    /// gets the next one.
     pub jwt_ttl_seconds: u64,
+    /// How long a refresh token stays usable when it is not used
+    /// (`PODIUM_REFRESH_TTL_SECONDS`); each refresh starts the time again.
+    pub refresh_ttl_seconds: u64,
+    /// Sign-in attempts an account may make at once (`PODIUM_SIGN_IN_ACCOUNT_BURST`).
+    pub sign_in_account_burst: u32,
+    /// Seconds that give an account one attempt back
+    /// (`PODIUM_SIGN_IN_ACCOUNT_REFILL_SECONDS`).
+    pub sign_in_account_refill_seconds: u64,
+    /// Sign-in attempts (any grant) one client address may make at once
+    /// (`PODIUM_SIGN_IN_ADDRESS_BURST`).
+    pub sign_in_address_burst: u32,
+    /// Seconds that give an address one attempt back
+    /// (`PODIUM_SIGN_IN_ADDRESS_REFILL_SECONDS`).
+    pub sign_in_address_refill_seconds: u64,
+    /// Whether the client address is read from `Forwarded`/`X-Forwarded-For`, set by a
+    /// proxy in front of Podium (`PODIUM_TRUST_FORWARDED_FOR`); off, it is the TCP peer,
+    /// which a client cannot forge.
+    pub trust_forwarded_for: bool,
     /// `iss` of issued tokens, required on incoming ones (`PODIUM_JWT_ISSUER`).
     pub jwt_issuer: String,
     /// `aud` of issued tokens, required on incoming ones (`PODIUM_JWT_AUDIENCE`).
@@ -137,7 +156,13 @@ impl Default for Settings {
             db_pool_size: 10,
             db_timeout_seconds: 5,
             jwt_secret: Secret::default(),
-            jwt_ttl_seconds: 3600,
+            jwt_ttl_seconds: 900,
+            refresh_ttl_seconds: 14 * 24 * 3600,
+            sign_in_account_burst: 5,
+            sign_in_account_refill_seconds: 60,
+            sign_in_address_burst: 30,
+            sign_in_address_refill_seconds: 2,
+            trust_forwarded_for: false,
             jwt_issuer: "podium".into(),
             jwt_audience: "podium-api".into(),
             jwt_leeway_seconds: 30,
@@ -168,6 +193,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// How long access and refresh tokens live.
+    pub fn session_lifetimes(&self) -> crate::auth::sessions::Lifetimes {
+        let seconds = |s: u64| {
+            i64::try_from(s)
+                .ok()
+                .and_then(chrono::Duration::try_seconds)
+                .unwrap_or(chrono::Duration::days(36_500))
+        };
+        crate::auth::sessions::Lifetimes {
+            access: seconds(self.jwt_ttl_seconds),
+            refresh: seconds(self.refresh_ttl_seconds),
+        }
+    }
+
     /// The sandbox limits of rule evaluations.
     pub fn rule_limits(&self) -> crate::rules::Limits {
         crate::rules::Limits {
@@ -303,7 +342,7 @@ mod tests {
         assert_eq!(settings.db_pool_size, 3);
         assert_eq!(settings.admin_password.expose(), "0012345678901");
         assert_eq!(settings.database_url, "postgres://db/podium");
-        assert_eq!(settings.jwt_ttl_seconds, 3600);
+        assert_eq!(settings.jwt_ttl_seconds, 900);
     }
 
     #[test]

@@ -22,7 +22,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
 use crate::auth::jwt::{self, TokenIssuer};
-use crate::auth::{secrets, ActiveAccounts, Role};
+use crate::auth::throttle::SignInThrottle;
+use crate::auth::{secrets, LiveSessions, Role};
 use crate::challenges::engine::Engine;
 use crate::db::{DatabaseUrl, DbConnection, Pool};
 use crate::error::{AppError, Problem, PROBLEM_JSON};
@@ -40,6 +41,7 @@ pub struct Application {
     port: u16,
     server: Server,
     engine: Arc<Engine>,
+    shutdown: crate::shutdown::Shutdown,
 }
 
 impl Application {
@@ -57,9 +59,10 @@ impl Application {
             settings.rule_limits(),
             settings.rule_concurrency(),
         ));
-        let accounts = web::Data::new(ActiveAccounts::new(Duration::from_secs(
+        let sessions = web::Data::new(LiveSessions::new(Duration::from_secs(
             settings.auth_recheck_seconds,
         )));
+        let throttle = web::Data::new(SignInThrottle::from_settings(&settings));
         let bus = news::bus::shared();
         let engine = web::Data::from(Engine::start(
             pool.get_ref().clone(),
@@ -70,6 +73,8 @@ impl Application {
         spawn_background(&settings, &pool, &engine, &bus, &url)?;
         let bus = web::Data::from(bus);
         let settings_data = web::Data::new(settings.clone());
+        let shutdown = crate::shutdown::Shutdown::default();
+        let shutdown_data = web::Data::new(shutdown.clone());
         let document = api::openapi();
         let known_paths = web::Data::new(api::routes::KnownPaths::from_document(&document));
         let origins = settings.cors_origin_list();
@@ -80,11 +85,13 @@ impl Application {
         let engine_of_app = engine.clone().into_inner();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::auth::resolve_caller))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(cors(&origins))
                 .wrap(from_fn(api::consistency::stamp_writes))
                 .wrap(from_fn(request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(api::security_headers::secure))
+                .wrap(TracingLogger::<crate::telemetry::RedactedSpan>::new())
                 .app_data(json_config())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(query_config())
@@ -95,9 +102,11 @@ impl Application {
                 .app_data(engine.clone())
                 .app_data(ingestion_lock.clone())
                 .app_data(rule_runner.clone())
-                .app_data(accounts.clone())
+                .app_data(sessions.clone())
+                .app_data(throttle.clone())
                 .app_data(bus.clone())
                 .app_data(settings_data.clone())
+                .app_data(shutdown_data.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()
@@ -110,6 +119,8 @@ impl Application {
                 .default_service(web::to(api::routes::not_routed))
         })
         .listen(listener)?
+        // Signals are handled by `shutdown::Stopper`, which closes the streams first.
+        .disable_signals()
         .shutdown_timeout(settings.shutdown_timeout_seconds);
         if settings.workers > 0 {
             server = server.workers(settings.workers);
@@ -119,6 +130,7 @@ impl Application {
             port,
             server: server.run(),
             engine: engine_of_app,
+            shutdown,
         })
     }
 
@@ -136,8 +148,19 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    /// Stops the server as SIGTERM does: streams end at once with a `reconnect` event,
+    /// then the requests in flight finish.
+    pub fn stopper(&self) -> crate::shutdown::Stopper {
+        crate::shutdown::Stopper {
+            shutdown: self.shutdown.clone(),
+            handle: self.server.handle(),
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM (or a [`Application::stopper`]), then lets in-flight
+    /// requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        actix_web::rt::spawn(self.stopper().on_signal());
         self.server.await
     }
 }
@@ -183,6 +206,13 @@ pub fn prepare_database(settings: &Settings) -> anyhow::Result<Pool> {
     let mut conn = pool.get()?;
     conn.run_migrations()?;
     ensure_first_admin(&mut conn, settings)?;
+    if url.backend() == crate::db::Backend::Sqlite {
+        // One process owns a SQLite database: the requests of the last one are all gone.
+        let released = crate::models::idempotency::release_all_in_flight(&mut conn)?;
+        if released > 0 {
+            tracing::info!(released, "released the idempotency claims of the last run");
+        }
+    }
     Ok(pool)
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
-use crate::auth::{secrets, ActiveAccounts, Admin};
+use crate::auth::{secrets, Admin, LiveSessions};
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::models::api_client::{self, ApiClientRow, NewApiClient};
@@ -224,13 +224,13 @@ async fn get_api_client(
 async fn disable_api_client(
     _admin: Admin,
     pool: web::Data<Pool>,
-    accounts: web::Data<ActiveAccounts>,
+    sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApiClientDto>, AppError> {
     let id = id.into_inner();
-    accounts.forget(id);
     let row = pool
         .run(move |conn| api_client::disable(conn, id)?.ok_or(AppError::NotFound("API client")))
         .await?;
+    sessions.forget_account(id);
     Ok(web::Json(ApiClientDto::try_from(row)?))
 }

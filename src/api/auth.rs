@@ -1,23 +1,30 @@
-//! Signing in (`POST /auth/token`) and asking who the token speaks for (`GET /me`).
+//! Signing in and refreshing (`POST /auth/token`), signing out (`POST /auth/sign-out`),
+//! and asking who the token speaks for (`GET /me`). Sessions, rotation and revocation are
+//! decided in [`crate::auth::sessions`]; throttling in [`crate::auth::throttle`].
 
-use actix_web::{get, post, web, HttpResponse};
+use std::net::IpAddr;
+
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use crate::auth::{secrets, AuthUser, PrincipalKind, Role, Scope, TokenIssuer};
+use crate::auth::sessions::{self, Credentials};
+use crate::auth::throttle::SignInThrottle;
+use crate::auth::{AuthUser, LiveSessions, PrincipalKind, Role, TokenIssuer};
 use crate::db::Pool;
 use crate::error::AppError;
-use crate::models::{api_client, parse_id, user};
+use crate::models::utc;
+use crate::settings::Settings;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(issue_token).service(me);
+    cfg.service(issue_token).service(sign_out).service(me);
 }
 
-/// A sign-in request: a person's e-mail and password, or a partner API client's
-/// credentials, told apart by `grant_type`.
+/// A sign-in request: a person's e-mail and password, a partner API client's
+/// credentials, or a refresh token, told apart by `grant_type`.
 ///
 /// Its schema is written by hand (below): each grant is a complete object whose
 /// `grant_type` is a one-value enum, closed to other fields, and the request is a `oneOf`
@@ -30,6 +37,8 @@ pub enum TokenRequest {
     Password(PasswordGrant),
     /// A partner's integration signs in with the id and secret of its API client.
     ClientCredentials(ClientCredentialsGrant),
+    /// A signed-in person gets the next access token with its refresh token.
+    RefreshToken(RefreshTokenGrant),
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +55,29 @@ pub struct ClientCredentialsGrant {
     pub client_id: Uuid,
     /// The secret shown once when the client was created.
     pub client_secret: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenGrant {
+    /// The refresh token of the last sign-in or refresh; it can be used once.
+    pub refresh_token: String,
+}
+
+impl From<TokenRequest> for Credentials {
+    fn from(request: TokenRequest) -> Self {
+        match request {
+            TokenRequest::Password(grant) => Credentials::Password {
+                email: grant.email,
+                password: grant.password,
+            },
+            TokenRequest::ClientCredentials(grant) => Credentials::ClientSecret {
+                client_id: grant.client_id,
+                secret: grant.client_secret,
+            },
+            TokenRequest::RefreshToken(grant) => Credentials::RefreshToken(grant.refresh_token),
+        }
+    }
 }
 
 mod token_schema {
@@ -67,10 +99,10 @@ mod token_schema {
             .description(Some(description))
     }
 
-    fn grant(
+    fn grant<const N: usize>(
         grant_type: &str,
         description: &str,
-        fields: [(&str, ObjectBuilder); 2],
+        fields: [(&str, ObjectBuilder); N],
         example: serde_json::Value,
     ) -> RefOr<Schema> {
         let mut object = ObjectBuilder::new()
@@ -123,6 +155,20 @@ mod token_schema {
         )
     }
 
+    pub fn refresh_token() -> RefOr<Schema> {
+        grant(
+            "refresh_token",
+            "A signed-in person gets the next access token with its refresh token. The \
+             answer carries a new refresh token; the one sent cannot be used again, and \
+             sending it again revokes the session.",
+            [(
+                "refresh_token",
+                text("The refresh token of the last sign-in or refresh.").min_length(Some(1)),
+            )],
+            json!({"grant_type": "refresh_token", "refresh_token": "prt_3kQ9…"}),
+        )
+    }
+
     impl PartialSchema for TokenRequest {
         fn schema() -> RefOr<Schema> {
             let mut discriminator = Discriminator::new("grant_type");
@@ -132,6 +178,7 @@ mod token_schema {
                     "client_credentials",
                     "#/components/schemas/ClientCredentialsGrant",
                 ),
+                ("refresh_token", "#/components/schemas/RefreshTokenGrant"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -139,10 +186,11 @@ mod token_schema {
             OneOfBuilder::new()
                 .item(Ref::from_schema_name("PasswordGrant"))
                 .item(Ref::from_schema_name("ClientCredentialsGrant"))
+                .item(Ref::from_schema_name("RefreshTokenGrant"))
                 .discriminator(Some(discriminator))
                 .description(Some(
-                    "A sign-in request: a person's e-mail and password, or a partner API \
-                     client's credentials, told apart by `grant_type`.",
+                    "A sign-in request: a person's e-mail and password, a partner API \
+                     client's credentials, or a refresh token, told apart by `grant_type`.",
                 ))
                 .into()
         }
@@ -156,17 +204,21 @@ mod token_schema {
         fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
             schemas.push(("PasswordGrant".into(), password()));
             schemas.push(("ClientCredentialsGrant".into(), client_credentials()));
+            schemas.push(("RefreshTokenGrant".into(), refresh_token()));
         }
     }
 }
 
-/// An access token.
+/// An access token, and for a person a refresh token.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
     "token_type": "Bearer",
-    "expires_in": 3600,
+    "expires_in": 900,
     "expires_at": "2026-11-27T10:00:00Z",
+    "refresh_token": "prt_3kQ9…",
+    "refresh_expires_at": "2026-12-11T09:45:00Z",
+    "session_id": "01937a52-1f9e-7c1a-9d51-7a3e2b8c4d10",
     "role": "admin"
 }))]
 pub struct TokenResponse {
@@ -177,6 +229,15 @@ pub struct TokenResponse {
     /// Seconds until it expires.
     pub expires_in: i64,
     pub expires_at: DateTime<Utc>,
+    /// For a person (password and refresh grants): gets the next access token once, with
+    /// the `refresh_token` grant. API clients sign in again with their secret instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// When the refresh token expires if it is not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// The session the tokens belong to; signing out ends it.
+    pub session_id: Uuid,
     pub role: Role,
 }
 
@@ -209,75 +270,90 @@ impl From<&AuthUser> for Me {
     }
 }
 
-fn invalid_credentials() -> AppError {
-    AppError::unauthorized(
-        "invalid_credentials",
-        "the credentials are wrong or the account is disabled",
-    )
-}
-
-/// Checks credentials and returns who they belong to. Unknown accounts cost the same
-/// hashing time as wrong passwords.
-fn authenticate(
-    conn: &mut crate::db::DbConnection,
-    request: TokenRequest,
-) -> Result<AuthUser, AppError> {
-    match request {
-        TokenRequest::Password(grant) => {
-            let Some(row) = user::find_by_email(conn, &grant.email)? else {
-                secrets::verify_against_nothing(&grant.password);
-                return Err(invalid_credentials());
-            };
-            if !secrets::verify(&grant.password, &row.password_hash) || !row.active {
-                return Err(invalid_credentials());
-            }
-            Ok(AuthUser {
-                id: parse_id(&row.id)?,
-                kind: PrincipalKind::User,
-                role: row.role()?,
-                scope: row.scope()?,
-            })
-        }
-        TokenRequest::ClientCredentials(grant) => {
-            let Some(row) = api_client::find(conn, grant.client_id)? else {
-                secrets::verify_against_nothing(&grant.client_secret);
-                return Err(invalid_credentials());
-            };
-            if !secrets::verify(&grant.client_secret, &row.secret_hash) || !row.active {
-                return Err(invalid_credentials());
-            }
-            Ok(AuthUser {
-                id: parse_id(&row.id)?,
-                kind: PrincipalKind::ApiClient,
-                role: Role::Partner,
-                scope: Scope::Organisation(parse_id(&row.organisation_id)?),
-            })
+/// The client address sign-in attempts are counted against.
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        if let Some(address) = req
+            .connection_info()
+            .realip_remote_addr()
+            .and_then(parse_address)
+        {
+            return Some(address);
         }
     }
+    req.peer_addr().map(|peer| peer.ip())
 }
 
-/// Sign in: exchange credentials for a bearer token.
+/// An address as `Forwarded`/`X-Forwarded-For` write it: bare, with a port, or bracketed.
+fn parse_address(value: &str) -> Option<IpAddr> {
+    let value = value.trim().trim_matches('"');
+    value
+        .parse()
+        .ok()
+        .or_else(|| value.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            value
+                .strip_prefix('[')
+                .and_then(|v| v.split(']').next())
+                .and_then(|v| v.parse().ok())
+        })
+}
+
+/// Sign in, or refresh: exchange credentials for an access token.
 ///
-/// `grant_type` is `password` (people: `email`, `password`) or `client_credentials`
-/// (partner integrations: `client_id`, `client_secret`). The token carries the role and
-/// its scope (region, participant or organisation).
+/// `grant_type` is `password` (people: `email`, `password`), `client_credentials`
+/// (partner integrations: `client_id`, `client_secret`) or `refresh_token` (people:
+/// the refresh token of their last sign-in or refresh). The access token carries the role
+/// and its scope (region, participant or organisation) and lives 15 minutes by default.
+///
+/// Attempts are throttled per client address (any grant) and per account (the password
+/// grant's e-mail), whether they succeed or not: past the budget the answer is 429
+/// `sign_in_throttled` with `Retry-After`, before the credentials are looked at, so it
+/// says nothing about whether the account exists. A refresh token works once: the answer
+/// carries the next one, and sending a used one again revokes its session (401
+/// `refresh_token_reused`).
 #[utoipa::path(
     tag = "auth",
     request_body = TokenRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 401, response = crate::api::docs::Unauthorized),
+        (status = 429, response = crate::api::docs::TooManyRequests),
     )
 )]
 #[post("/auth/token")]
 async fn issue_token(
+    req: HttpRequest,
     pool: web::Data<Pool>,
     issuer: web::Data<TokenIssuer>,
+    throttle: web::Data<SignInThrottle>,
+    settings: web::Data<Settings>,
+    live: web::Data<LiveSessions>,
     body: crate::api::json::Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
     let request = body.into_inner();
-    let caller = pool.run(move |conn| authenticate(conn, request)).await?;
-    let issued = issuer.issue(&caller)?;
+    let account = match &request {
+        TokenRequest::Password(grant) => Some(grant.email.as_str()),
+        _ => None,
+    };
+    throttle
+        .attempt(client_address(&req, settings.trust_forwarded_for), account)
+        .map_err(|throttled| AppError::TooManyRequests {
+            code: "sign_in_throttled",
+            detail: "too many sign-in attempts; try again after the time in Retry-After".into(),
+            retry_after: throttled.retry_after_seconds(),
+        })?;
+    let lifetimes = settings.session_lifetimes();
+    let live = live.into_inner();
+    let signed_in = pool
+        .run(move |conn| sessions::sign_in(conn, request.into(), lifetimes, &live))
+        .await?;
+    let issued = issuer.issue(&signed_in.caller)?;
+    let (refresh_token, refresh_expires_at) = match signed_in.refresh {
+        Some(refresh) => (Some(refresh.token), Some(utc(refresh.expires_at))),
+        None => (None, None),
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(TokenResponse {
@@ -285,8 +361,53 @@ async fn issue_token(
             token_type: "Bearer".into(),
             expires_in: issued.expires_in,
             expires_at: issued.expires_at,
-            role: caller.role,
+            refresh_token,
+            refresh_expires_at,
+            session_id: signed_in.caller.session,
+            role: signed_in.caller.role,
         }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignOutQuery {
+    /// End every session of the account, not only this token's.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// Sign out: end the session of this token (its access and refresh tokens), or with
+/// `everywhere=true` every session of the account.
+///
+/// It takes effect at once on this instance and within `PODIUM_AUTH_RECHECK_SECONDS` on
+/// the others. Signing out twice is not an error: the second token is already refused.
+#[utoipa::path(
+    tag = "auth",
+    params(SignOutQuery),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, response = crate::api::docs::BadRequest),
+        (status = 401, response = crate::api::docs::Unauthorized),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/auth/sign-out")]
+async fn sign_out(
+    caller: AuthUser,
+    pool: web::Data<Pool>,
+    live: web::Data<LiveSessions>,
+    query: web::Query<SignOutQuery>,
+) -> Result<HttpResponse, AppError> {
+    let everywhere = query.everywhere;
+    let signed_out = caller.clone();
+    pool.run(move |conn| sessions::sign_out(conn, &signed_out, everywhere))
+        .await?;
+    if everywhere {
+        live.forget_account(caller.id);
+    } else {
+        live.forget_session(caller.session);
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Who the token speaks for: id, role and scope.

@@ -102,8 +102,9 @@ pub fn finish_value(doc: &mut Value) {
 }
 
 /// What [`crate::api::json::printable`] accepts, as a JSON Schema pattern: no control
-/// character (Unicode `Cc`) but tab, line feed and carriage return.
-pub const PRINTABLE: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+/// character (Unicode `Cc`) but tab, line feed and carriage return, and no bidirectional
+/// embedding, override or isolate.
+pub const PRINTABLE: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$";
 
 /// Every free text a request may carry (a string without a format, an enumeration or a
 /// pattern of its own, in a request body's schema or in a component one reaches) gets the

@@ -17,8 +17,10 @@ use crate::error::{FieldError, Problem};
 pub struct BadRequest(#[allow(dead_code)] Problem);
 
 /// No token, or a malformed, expired, revoked, wrongly signed or foreign token
-/// (`missing_token`, `invalid_token`, `token_expired`, `token_revoked`), or wrong
-/// credentials at sign-in (`invalid_credentials`).
+/// (`missing_token`, `invalid_token`, `token_expired`, `token_revoked`: signed out,
+/// account disabled), wrong credentials at sign-in (`invalid_credentials`), or a refresh
+/// token that is unknown, expired or revoked (`invalid_grant`) or already used
+/// (`refresh_token_reused`, which revokes its session).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unauthorized(#[allow(dead_code)] Problem);
@@ -33,7 +35,8 @@ pub struct Forbidden(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct NotFound(#[allow(dead_code)] Problem);
 
-/// The request clashes with the current state (`already_exists`, `last_admin`).
+/// The request clashes with the current state (`already_exists`, `last_admin`, and
+/// `idempotency_in_flight` with `Retry-After`).
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Conflict(#[allow(dead_code)] Problem);
@@ -54,7 +57,15 @@ pub struct UnsupportedMediaType(#[allow(dead_code)] Problem);
 #[response(content_type = "application/problem+json")]
 pub struct PayloadTooLarge(#[allow(dead_code)] Problem);
 
-/// The database is out of reach (`database_unavailable`); retry later.
+/// Too many attempts from this caller (`sign_in_throttled`); `Retry-After` says in how
+/// many seconds the next one is counted.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+pub struct TooManyRequests(#[allow(dead_code)] Problem);
+
+/// The database is out of reach (`database_unavailable`: down, or its SQLite file was
+/// deleted or replaced), has no space left for a write (`storage_full`), or every rule
+/// slot stayed taken (`rules_busy`); retry after `Retry-After` seconds.
 #[derive(ToResponse)]
 #[response(content_type = "application/problem+json")]
 pub struct Unavailable(#[allow(dead_code)] Problem);
@@ -77,7 +88,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
     ),
     components(schemas(Problem, FieldError, crate::api::webhooks::WebhookPayload), responses(
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, ValidationFailed,
-        UnsupportedMediaType, PayloadTooLarge, Unavailable, InternalError
+        UnsupportedMediaType, PayloadTooLarge, TooManyRequests, Unavailable, InternalError
     )),
     modifiers(&BearerScheme),
     tags(
@@ -154,6 +165,35 @@ pub fn add_common_responses(doc: &mut openapi::OpenApi) {
                 response
                     .headers
                     .insert("X-Request-Id".into(), request_id.clone());
+            }
+        }
+        let retry_after = |description: &str| {
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .minimum(Some(1)),
+                    ))
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        for (name, description) in [
+            (
+                "TooManyRequests",
+                "Seconds to wait before the next attempt is counted.",
+            ),
+            ("Unavailable", "Seconds to wait before trying again."),
+            (
+                "Conflict",
+                "With `idempotency_in_flight`: seconds to wait before sending the request again.",
+            ),
+        ] {
+            if let Some(RefOr::T(response)) = components.responses.get_mut(name) {
+                response
+                    .headers
+                    .insert("Retry-After".into(), retry_after(description));
             }
         }
     }

@@ -5,8 +5,9 @@
 //!
 //! CSV: one header row, one row per line, decimals as written in JSON (`"1234.5"`),
 //! timestamps in RFC 3339 UTC. A text cell that a spreadsheet would read as a formula
-//! (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`:
-//! entrant names come from users. NDJSON: one `StandingLine` JSON object per line.
+//! (starting, after any spaces, with `=`, `+`, `-`, `@`, their full-width forms, a tab or
+//! a line break) is prefixed with `'`: entrant names come from users. The value itself is
+//! stored as sent; only the CSV the API writes is defused. NDJSON: one `StandingLine` JSON object per line.
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -75,10 +76,14 @@ const COLUMNS: &[&str] = &[
     "last_sale_at",
 ];
 
-/// A text cell a spreadsheet will not evaluate.
+/// A text cell a spreadsheet will not evaluate. Spreadsheets skip leading spaces before a
+/// formula and some read the full-width signs as their ASCII twins, so both count.
 fn text(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+    let first = value.trim_start_matches(' ').chars().next();
+    match first {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | '＝' | '＋' | '－' | '＠') => {
+            format!("'{value}")
+        }
         _ => value.to_owned(),
     }
 }
@@ -148,6 +153,9 @@ mod tests {
         assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(text("-1"), "'-1");
         assert_eq!(text("Dupont & Fils"), "Dupont & Fils");
+        assert_eq!(text("  =1+1"), "'  =1+1");
+        assert_eq!(text("＝HYPERLINK(\"x\")"), "'＝HYPERLINK(\"x\")");
+        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
     }
 
     #[test]

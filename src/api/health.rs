@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::db::{DatabaseUrl, Pool};
+use crate::db::Pool;
 use crate::error::AppError;
 use crate::schema::users;
 
@@ -30,8 +30,9 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Status { status: "ok" })
 }
 
-/// Readiness: the database answers a query on Podium's own tables (and, with SQLite, its
-/// file is still in place). Otherwise 503 `database_unavailable`.
+/// Readiness: the database answers a query on Podium's own tables, with SQLite its file is
+/// still the one opened, and no write was refused for lack of space in the last 30 s.
+/// Otherwise 503 `database_unavailable` or `storage_full`.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -40,15 +41,10 @@ async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-async fn readyz(
-    pool: web::Data<Pool>,
-    url: web::Data<DatabaseUrl>,
-) -> Result<HttpResponse, AppError> {
-    if let DatabaseUrl::Sqlite(path) = url.get_ref() {
-        if !path.exists() {
-            tracing::error!(path = %path.display(), "the SQLite database file is gone");
-            return Err(AppError::DatabaseUnavailable);
-        }
+async fn readyz(pool: web::Data<Pool>) -> Result<HttpResponse, AppError> {
+    pool.storage().check_file()?;
+    if pool.storage().recently_full() {
+        return Err(AppError::StorageFull);
     }
     pool.run(|conn| {
         users::table

@@ -4,8 +4,14 @@
 //! same body replays that answer (with `Idempotent-Replayed: true`); the same key with
 //! another body is 422 `idempotency_key_reused`; a key whose first request is still
 //! running is 409 `idempotency_in_flight`. Keys are per caller. An answer of 409 or 5xx is
-//! not stored (both say "try again"), so the request can be retried; a claim left by a request that died is taken
-//! over after [`STALE_AFTER_SECONDS`].
+//! not stored (both say "try again"), so the request can be retried.
+//!
+//! A claim is a lease of [`LEASE_SECONDS`], renewed every [`RENEW_EVERY`] while its request
+//! runs. A request that died (a crash, a kill) stops renewing, and its claim is taken over
+//! by the next request with the key at most [`LEASE_SECONDS`] later; on SQLite, where one
+//! process owns the database, the next start releases them at once. The 409 always says
+//! in `Retry-After` when the claim lapses if it is not renewed. Taking over a claim whose
+//! request did commit is safe: the lines are recorded again as duplicates of themselves.
 
 use std::future::Future;
 
@@ -19,7 +25,10 @@ use crate::models::idempotency::{self, Claim, IdempotencyRow, IN_FLIGHT};
 use crate::models::now;
 
 pub const HEADER: &str = "Idempotency-Key";
-pub const STALE_AFTER_SECONDS: i64 = 60;
+/// How long a claim holds without being renewed.
+pub const LEASE_SECONDS: i64 = 10;
+/// How often a running request renews its claim.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 pub const MAX_KEY_LENGTH: usize = 255;
 
 /// The key of a request, if it has one; a malformed key is 400.
@@ -109,14 +118,18 @@ where
         response_body: None,
         created_at: now(),
     };
-    let stale_before = now() - chrono::Duration::seconds(STALE_AFTER_SECONDS);
+    let claimed_at = claim_row.created_at;
+    let stale_before = claimed_at - chrono::Duration::seconds(LEASE_SECONDS);
     let claim = pool
         .run(
             move |conn| match idempotency::claim(conn, &claim_row, stale_before) {
+                // Another request inserted the claim a moment before this one.
                 Err(diesel::result::Error::DatabaseError(
                     diesel::result::DatabaseErrorKind::UniqueViolation,
                     _,
-                )) => Err(in_flight()),
+                )) => Err(AppError::InFlight {
+                    retry_after: u64::try_from(LEASE_SECONDS).unwrap_or(10),
+                }),
                 other => Ok(other?),
             },
         )
@@ -135,10 +148,28 @@ where
                     .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 Ok(respond(status, body, true))
             }
-            _ => Err(in_flight()),
+            _ => Err(in_flight(existing.created_at, claimed_at)),
         };
     }
-    let outcome = work.await;
+    let outcome = {
+        let (pool, principal, key) = (pool.clone(), principal.clone(), key.clone());
+        let renewing = async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let (principal, key) = (principal.clone(), key.clone());
+                let renewed = pool
+                    .run(move |conn| Ok(idempotency::renew(conn, &principal, &key, now())?))
+                    .await;
+                if let Err(error) = renewed {
+                    tracing::warn!(%error, "an idempotency claim could not be renewed");
+                }
+            }
+        };
+        tokio::select! {
+            outcome = work => outcome,
+            () = renewing => Err(AppError::internal(anyhow::anyhow!("the claim renewal stopped"))),
+        }
+    };
     let (stored, result) = match outcome {
         Ok(answer) => (
             Some((answer.status, answer.body.clone())),
@@ -169,9 +200,10 @@ where
     result
 }
 
-fn in_flight() -> AppError {
-    AppError::conflict(
-        "idempotency_in_flight",
-        "a request with this Idempotency-Key is still being processed; retry later",
-    )
+/// The 409 for a claim made (or last renewed) at `claimed`: retry when it would lapse.
+fn in_flight(claimed: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> AppError {
+    let lapses_in = LEASE_SECONDS - (now - claimed).num_seconds();
+    AppError::InFlight {
+        retry_after: u64::try_from(lapses_in.clamp(1, LEASE_SECONDS)).unwrap_or(1),
+    }
 }

@@ -56,23 +56,33 @@ pub fn is_json(req: &HttpRequest) -> bool {
 }
 
 /// Whether `text` holds no control character other than tab, line feed and carriage
-/// return. NUL cannot be stored in a PostgreSQL text column and the others have no
-/// business in names, notes or scripts: every text the API takes, whatever its media type,
-/// is refused with 422 `control_character` on the field when this is false, which keeps
-/// the two backends alike and the stored text printable.
+/// return, and no bidirectional embedding, override or isolate (U+202A–U+202E,
+/// U+2066–U+2069). NUL cannot be stored in a PostgreSQL text column and the other controls
+/// have no business in names, notes or scripts; a bidirectional override shows a name, or
+/// a line of a script, in another order than the one stored ("Trojan Source"). Every text
+/// the API takes, whatever its media type, is refused with 422 `control_character` on the
+/// field when this is false, which keeps the two backends alike and the stored text
+/// printable. Marks (U+200E, U+200F) and joiners stay: right-to-left names and several
+/// scripts need them. What is rendered is neutralised again by
+/// [`crate::rewards::certificate::escape`], for text stored before this rule.
 pub fn printable(text: &str) -> bool {
     !text
         .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        .any(|c| (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || is_bidi_control(c))
 }
+
+/// The bidirectional embeddings, overrides and isolates.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// What the 422 for a text that is not [`printable`] says.
+pub const CONTROL_CHARACTER_MESSAGE: &str =
+    "must not contain control characters (only tab, line feed and carriage return) or bidirectional overrides";
 
 /// The 422 for a text that is not [`printable`].
 pub fn control_character(field: &str) -> AppError {
-    AppError::invalid_field(
-        field,
-        "control_character",
-        "must not contain control characters (only tab, line feed and carriage return)",
-    )
+    AppError::invalid_field(field, "control_character", CONTROL_CHARACTER_MESSAGE)
 }
 
 /// Reads `bytes` as a `T`, naming the field at fault on failure.
@@ -248,6 +258,21 @@ mod tests {
         );
         assert_eq!(refused(r#"{"source": "fn a() {\n\t1\r\n}"}"#), None);
         assert_eq!(refused(r#"{"name": "Crème brûlée — 5 €"}"#), None);
+        // Trojan Source: an override or an isolate, anywhere.
+        assert_eq!(
+            refused(r#"{"name": "Ana \u202etxt.exe"}"#).as_deref(),
+            Some("name")
+        );
+        assert_eq!(
+            refused(r#"{"source": "let a = 1; \u2066// x\u2069"}"#).as_deref(),
+            Some("source")
+        );
+        // Right-to-left names keep their marks, and scripts their joiners.
+        assert_eq!(
+            refused(r#"{"name": "\u05e9\u05dc\u05d5\u05dd\u200f"}"#),
+            None
+        );
+        assert_eq!(refused(r#"{"name": "\u0915\u094d\u200d\u0937"}"#), None);
     }
 
     #[test]

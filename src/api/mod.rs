@@ -28,6 +28,7 @@ pub mod rewards;
 pub mod routes;
 pub mod rules;
 pub mod sales;
+pub mod security_headers;
 pub mod share;
 pub mod standings;
 pub mod stream;

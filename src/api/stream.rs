@@ -28,7 +28,7 @@ use crate::api::challenges::visible_challenge;
 use crate::api::news::{dtos, NewsDto};
 use crate::api::standings::StandingLineDto;
 use crate::auth::jwt::TokenIssuer;
-use crate::auth::{account_revoked, app_data, bearer_token, still_active, AuthUser};
+use crate::auth::{app_data, bearer_token, still_live, AuthUser};
 use crate::challenges::engine::Engine;
 use crate::challenges::lifecycle::Status;
 use crate::challenges::reading::{self, Slice};
@@ -95,7 +95,23 @@ pub enum StreamEvent {
     News(NewsDto),
     /// The standings could not be computed (`event: problem`); the stream goes on.
     Problem(crate::error::Problem),
+    /// The server is stopping (`event: reconnect`, the last one): open the stream again,
+    /// with `Last-Event-ID`, after `retry_after_ms`.
+    Reconnect(ReconnectEvent),
 }
+
+/// The data of an `event: reconnect`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReconnectEvent {
+    #[schema(example = "the server is restarting")]
+    pub reason: String,
+    /// Milliseconds to wait before reconnecting (also sent as the SSE `retry:` field).
+    #[schema(example = 1000)]
+    pub retry_after_ms: u64,
+}
+
+/// How long a client waits before reconnecting after `event: reconnect`.
+const RECONNECT_AFTER_MS: u64 = 1_000;
 
 /// Live standings and news of a challenge, as Server-Sent Events (`text/event-stream`).
 ///
@@ -104,7 +120,8 @@ pub enum StreamEvent {
 /// Events: `standings` (first every visible line, then changed lines and removed ids),
 /// `news` (each news item the caller may see, its id as the SSE id), `problem` (the
 /// standings could not be computed, and the stream goes on; or, as its last event, the
-/// token expired or the account was disabled). Send `Last-Event-ID` to receive
+/// token expired or the account was disabled), `reconnect` (the last event when the
+/// server stops: open the stream again, after `retry_after_ms`). Send `Last-Event-ID` to receive
 /// the news recorded since that id. The caller's view is the one of
 /// `GET /challenges/{id}/standings`: a partner sees its organisation's lines and news only.
 #[utoipa::path(
@@ -128,6 +145,7 @@ async fn stream_standings(
     request: HttpRequest,
     pool: web::Data<Pool>,
     engine: web::Data<Engine>,
+    shutdown: web::Data<crate::shutdown::Shutdown>,
     id: web::Path<Uuid>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -166,6 +184,7 @@ async fn stream_standings(
         pool: pool.get_ref().clone(),
         engine: engine.into_inner(),
         signals,
+        stopping: shutdown.subscribe(),
         shown: HashMap::new(),
         cursor,
         limit,
@@ -194,6 +213,8 @@ struct Follower {
     pool: Pool,
     engine: Arc<Engine>,
     signals: Receiver<Uuid>,
+    /// Becomes `true` when the server stops.
+    stopping: tokio::sync::watch::Receiver<bool>,
     /// Lines sent, by entrant, as a hash of their JSON (a stream of 100 lines keeps 100
     /// numbers, not 100 documents).
     shown: HashMap<Uuid, u64>,
@@ -230,6 +251,9 @@ impl Follower {
         if self.ended {
             return None;
         }
+        if *self.stopping.borrow() {
+            return Some(self.reconnect());
+        }
         if !self.started {
             self.started = true;
             let first = self.changes(true).await;
@@ -248,6 +272,11 @@ impl Follower {
                         return Some(end);
                     }
                     return Some(self.sent(Bytes::from_static(b": keep-alive\n\n")));
+                }
+                changed = self.stopping.changed() => {
+                    // A dropped sender means the server is gone too.
+                    let _ = changed;
+                    return Some(self.reconnect());
                 }
                 () = tokio::time::sleep_until(expiry) => {
                     self.ended = true;
@@ -272,29 +301,42 @@ impl Follower {
         chunk
     }
 
+    /// The last event when the server stops.
+    fn reconnect(&mut self) -> Bytes {
+        self.ended = true;
+        let event = ReconnectEvent {
+            reason: "the server is restarting".into(),
+            retry_after_ms: RECONNECT_AFTER_MS,
+        };
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "null".into());
+        Bytes::from(format!(
+            "retry: {RECONNECT_AFTER_MS}\nevent: reconnect\ndata: {json}\n\n"
+        ))
+    }
+
     fn expiry_deadline(&self) -> tokio::time::Instant {
         let left = self.expires_at - Utc::now().timestamp();
         tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
     }
 
-    /// Ends the stream (with a last `problem`) when the account was disabled meanwhile.
+    /// Ends the stream (with a last `problem`) when the account was disabled or the session
+    /// ended meanwhile.
     async fn recheck(&mut self) -> Option<Bytes> {
         if self.checked_at.elapsed() < RECHECK {
             return None;
         }
         let caller = self.caller.clone();
-        let active = self
-            .pool
-            .run(move |conn| still_active(conn, &caller))
-            .await
-            .unwrap_or(true);
+        // A database that cannot answer does not end the stream; a refusal does.
+        let refused = match self.pool.run(move |conn| still_live(conn, &caller)).await {
+            Err(refusal @ AppError::Unauthorized { .. }) => refusal,
+            _ => {
+                self.checked_at = tokio::time::Instant::now();
+                return None;
+            }
+        };
         self.checked_at = tokio::time::Instant::now();
-        if active {
-            return None;
-        }
         self.ended = true;
-        let problem = account_revoked().problem();
-        Some(sse(None, "problem", &problem))
+        Some(sse(None, "problem", &refused.problem()))
     }
 
     /// The events for what changed since the last ones (everything when `full`).
@@ -319,9 +361,7 @@ impl Follower {
         let load = {
             let caller = caller.clone();
             move |conn: &mut crate::db::DbConnection| {
-                if !still_active(conn, &caller)? {
-                    return Err(account_revoked());
-                }
+                still_live(conn, &caller)?;
                 Challenge::try_from(&visible_challenge(conn, &caller, id)?)
             }
         };

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
-use crate::auth::{secrets, ActiveAccounts, Admin, Role};
+use crate::auth::{secrets, Admin, LiveSessions, Role};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
 use crate::models::user::{self, NewUser, UserFilter, UserRow, UserSort};
@@ -378,14 +378,14 @@ async fn get_user(
 
 async fn set_active(
     pool: &Pool,
-    accounts: &ActiveAccounts,
+    sessions: &LiveSessions,
     id: Uuid,
     active: bool,
 ) -> Result<web::Json<UserDto>, AppError> {
-    accounts.forget(id);
     let row = pool
         .run(move |conn| user::set_active(conn, id, active)?.ok_or(AppError::NotFound("user")))
         .await?;
+    sessions.forget_account(id);
     Ok(web::Json(UserDto::try_from(row)?))
 }
 
@@ -406,10 +406,10 @@ async fn set_active(
 async fn disable_user(
     _admin: Admin,
     pool: web::Data<Pool>,
-    accounts: web::Data<ActiveAccounts>,
+    sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserDto>, AppError> {
-    set_active(&pool, &accounts, id.into_inner(), false).await
+    set_active(&pool, &sessions, id.into_inner(), false).await
 }
 
 /// Enable a disabled user again.
@@ -427,10 +427,10 @@ async fn disable_user(
 async fn enable_user(
     _admin: Admin,
     pool: web::Data<Pool>,
-    accounts: web::Data<ActiveAccounts>,
+    sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserDto>, AppError> {
-    set_active(&pool, &accounts, id.into_inner(), true).await
+    set_active(&pool, &sessions, id.into_inner(), true).await
 }
 
 #[cfg(test)]

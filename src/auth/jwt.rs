@@ -2,7 +2,8 @@
 //!
 //! The algorithm is pinned: a token whose header names another algorithm (including
 //! `none`) is refused before its signature is looked at. `exp`, `iss`, `aud` and `sub`
-//! are required; the leeway on `exp`/`nbf` comes from the settings.
+//! are required; the leeway on `exp`/`nbf` comes from the settings. Every access token
+//! names its session (`sid`), which [`super::authenticate`] checks is still live.
 
 use std::path::Path;
 
@@ -40,6 +41,8 @@ pub struct Claims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// The session (sign-in) the token belongs to; the token dies with it.
+    pub sid: Uuid,
 }
 
 /// A freshly signed token.
@@ -130,6 +133,7 @@ impl TokenIssuer {
             nbf: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: Uuid::new_v4().to_string(),
+            sid: caller.session,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)?;
@@ -211,6 +215,7 @@ impl TokenIssuer {
             kind: claims.kind,
             role: claims.role,
             scope,
+            session: claims.sid,
         })
     }
 }
@@ -292,11 +297,13 @@ mod tests {
             kind: PrincipalKind::User,
             role: Role::Manager,
             scope: Scope::Region(region),
+            session: Uuid::new_v4(),
         };
         let issued = issuer.issue(&caller).expect("signed");
         let back = issuer.verify(&issued.token).expect("valid");
         assert_eq!(back.id, caller.id);
         assert_eq!(back.scope, Scope::Region(region));
+        assert_eq!(back.session, caller.session);
     }
 
     #[test]

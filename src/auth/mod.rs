@@ -7,12 +7,21 @@
 //! request body.
 //!
 //! A token is checked on each request: signature (HS256 only), `exp`, `nbf`, `iss`, `aud`,
-//! `sub`, and that its user or API client is still active ([`ActiveAccounts`]), so
-//! disabling one takes effect at once on the instance that disabled it, and within
-//! `PODIUM_AUTH_RECHECK_SECONDS` on the others, rather than at the token's expiry.
+//! `sub`, that its user or API client is still active, and that its session is live
+//! ([`LiveSessions`]). Signing out or disabling an account takes effect at once on the
+//! instance that did it, and within `PODIUM_AUTH_RECHECK_SECONDS` on the others, rather
+//! than at the token's expiry.
+//!
+//! Sessions ([`sessions`]) are why a token can be revoked: each sign-in opens one, every
+//! access token names it, a refresh rotates within it, and disabling an account ends all
+//! of its sessions, so re-enabling the account revives none of the tokens issued before.
+//! That is the "token generation" of an account, kept per sign-in so that one session can
+//! end without the others.
 
 pub mod jwt;
 pub mod secrets;
+pub mod sessions;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,14 +29,17 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{http::header, web, FromRequest, HttpMessage, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Pool;
 use crate::error::AppError;
-use crate::models::{api_client, user};
+use crate::models::{api_client, session, user};
 
 pub use jwt::{Claims, TokenIssuer};
 
@@ -134,6 +146,8 @@ pub struct AuthUser {
     pub kind: PrincipalKind,
     pub role: Role,
     pub scope: Scope,
+    /// The session (sign-in) the token belongs to.
+    pub session: Uuid,
 }
 
 impl AuthUser {
@@ -172,15 +186,16 @@ pub(crate) fn bearer_token(req: &HttpRequest) -> Result<String, AppError> {
     }
 }
 
-/// Accounts recently found active, so that a busy caller's every request does not cost a
-/// database round trip. An entry is trusted for the configured time; disabling an account
-/// removes its entry at once.
-pub struct ActiveAccounts {
+/// Sessions recently found live, so that a busy caller's every request does not cost a
+/// database round trip. An entry is trusted for the configured time; signing out or
+/// disabling an account removes its entries at once on the instance that did it.
+pub struct LiveSessions {
     recheck_after: Duration,
-    seen: Mutex<HashMap<Uuid, Instant>>,
+    /// Session id → (account id, when it was found live).
+    seen: Mutex<HashMap<Uuid, (Uuid, Instant)>>,
 }
 
-impl ActiveAccounts {
+impl LiveSessions {
     pub fn new(recheck_after: Duration) -> Self {
         Self {
             recheck_after,
@@ -188,44 +203,59 @@ impl ActiveAccounts {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Instant>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (Uuid, Instant)>> {
         // A poisoned map is still a valid cache.
         self.seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn recently_active(&self, id: Uuid) -> bool {
+    fn recently_live(&self, caller: &AuthUser) -> bool {
         self.lock()
-            .get(&id)
-            .is_some_and(|seen| seen.elapsed() < self.recheck_after)
+            .get(&caller.session)
+            .is_some_and(|(account, seen)| {
+                *account == caller.id && seen.elapsed() < self.recheck_after
+            })
     }
 
-    fn mark_active(&self, id: Uuid) {
+    fn mark_live(&self, caller: &AuthUser) {
         let mut seen = self.lock();
         // Keep the map bounded: drop stale entries when it grows.
         if seen.len() > 100_000 {
             let ttl = self.recheck_after;
-            seen.retain(|_, at| at.elapsed() < ttl);
+            seen.retain(|_, (_, at)| at.elapsed() < ttl);
         }
-        seen.insert(id, Instant::now());
+        seen.insert(caller.session, (caller.id, Instant::now()));
     }
 
-    /// Forgets an account, so its next request is checked against the database.
-    pub fn forget(&self, id: Uuid) {
-        self.lock().remove(&id);
+    /// Forgets one session, so its next request is checked against the database.
+    pub fn forget_session(&self, session: Uuid) {
+        self.lock().remove(&session);
+    }
+
+    /// Forgets every session of an account.
+    pub fn forget_account(&self, account: Uuid) {
+        self.lock().retain(|_, (owner, _)| *owner != account);
     }
 }
 
-/// Whether the account behind `caller` is still active (asked of the database).
-pub fn still_active(
-    conn: &mut crate::db::DbConnection,
-    caller: &AuthUser,
-) -> Result<bool, AppError> {
-    match caller.kind {
-        PrincipalKind::User => user::is_active(conn, caller.id),
-        PrincipalKind::ApiClient => api_client::is_active(conn, caller.id),
+/// Whether the account behind `caller` is still active and the token's session still
+/// live (asked of the database).
+pub fn still_live(conn: &mut crate::db::DbConnection, caller: &AuthUser) -> Result<(), AppError> {
+    let active = match caller.kind {
+        PrincipalKind::User => user::is_active(conn, caller.id)?,
+        PrincipalKind::ApiClient => api_client::is_active(conn, caller.id)?,
+    };
+    if !active {
+        return Err(account_revoked());
     }
+    if !session::is_live(conn, caller.session, caller.id, crate::models::now())? {
+        return Err(AppError::unauthorized(
+            "token_revoked",
+            "the session of this token was signed out or has ended",
+        ));
+    }
+    Ok(())
 }
 
 /// The refusal of a token whose account was disabled or deleted since it was issued.
@@ -249,18 +279,50 @@ pub(crate) fn app_data<T: 'static>(req: &HttpRequest) -> Result<&web::Data<T>, A
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
     let token = bearer_token(&req)?;
     let caller = app_data::<TokenIssuer>(&req)?.verify(&token)?;
-    let accounts = app_data::<ActiveAccounts>(&req)?.clone();
-    if accounts.recently_active(caller.id) {
+    let sessions = app_data::<LiveSessions>(&req)?.clone();
+    if sessions.recently_live(&caller) {
         return Ok(caller);
     }
     let pool = app_data::<Pool>(&req)?.clone();
     let checked = caller.clone();
-    let active = pool.run(move |conn| still_active(conn, &checked)).await?;
-    if !active {
-        return Err(account_revoked());
-    }
-    accounts.mark_active(caller.id);
+    pool.run(move |conn| still_live(conn, &checked)).await?;
+    sessions.mark_live(&caller);
     Ok(caller)
+}
+
+/// The caller of a request, as [`resolve_caller`] found it before any extractor ran.
+struct Resolved(Result<AuthUser, AppError>);
+
+/// Middleware: authenticates a request that carries an `Authorization` header before any
+/// handler argument is extracted.
+///
+/// Actix extracts a handler's arguments together and answers with the first error that is
+/// ready, so a query or body error (400, 422) used to win over an authentication that was
+/// still waiting for the database: a disabled user's token got a validation error instead
+/// of 401. With the caller resolved here, the [`AuthUser`] and [`Admin`] extractors are
+/// ready at once, and as every handler takes its caller first, authentication is always
+/// answered first.
+pub async fn resolve_caller(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        let outcome = authenticate(req.request().clone()).await;
+        req.extensions_mut().insert(Resolved(outcome));
+    }
+    next.call(req).await
+}
+
+/// The caller of `req`: the one [`resolve_caller`] found, else authenticated now.
+fn caller_of(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<AuthUser, AppError>>>> {
+    let resolved = req.extensions_mut().remove::<Resolved>();
+    match resolved {
+        Some(Resolved(outcome)) => Box::pin(std::future::ready(outcome)),
+        None => match bearer_token(req) {
+            Err(missing) => Box::pin(std::future::ready(Err(missing))),
+            Ok(_) => Box::pin(authenticate(req.clone())),
+        },
+    }
 }
 
 impl FromRequest for AuthUser {
@@ -268,7 +330,7 @@ impl FromRequest for AuthUser {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(authenticate(req.clone()))
+        caller_of(req)
     }
 }
 
@@ -277,9 +339,9 @@ impl FromRequest for Admin {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
+        let caller = caller_of(req);
         Box::pin(async move {
-            let caller = authenticate(req).await?;
+            let caller = caller.await?;
             if caller.is_admin() {
                 Ok(Admin(caller))
             } else {

@@ -81,14 +81,26 @@ pub fn is_active(conn: &mut DbConnection, id: Uuid) -> Result<bool, AppError> {
     Ok(active.unwrap_or(false))
 }
 
-/// Disables an API client; `None` when there is no such client.
+/// Disables an API client and ends its sessions; `None` when there is no such client.
 pub fn disable(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<ApiClientRow>> {
-    diesel::update(api_clients::table.find(id.to_string()))
-        .set((
-            api_clients::active.eq(false),
-            api_clients::disabled_at.eq(Some(super::now())),
-        ))
-        .returning(api_clients::all_columns)
-        .get_result(conn)
-        .optional()
+    conn.write_transaction(|conn| {
+        let now = super::now();
+        let row = diesel::update(api_clients::table.find(id.to_string()))
+            .set((
+                api_clients::active.eq(false),
+                api_clients::disabled_at.eq(Some(now)),
+            ))
+            .returning(api_clients::all_columns)
+            .get_result(conn)
+            .optional()?;
+        if row.is_some() {
+            super::session::revoke_all_of(
+                conn,
+                id,
+                super::session::Revocation::AccountDisabled,
+                now,
+            )?;
+        }
+        Ok(row)
+    })
 }

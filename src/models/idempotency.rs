@@ -15,6 +15,7 @@ pub struct IdempotencyRow {
     pub state: String,
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
+    /// When the key was claimed, or its claim last renewed while its request ran.
     pub created_at: NaiveDateTime,
 }
 
@@ -81,6 +82,30 @@ pub fn complete(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Renews the claim of a request still running, so that it does not lapse.
+pub fn renew(
+    conn: &mut DbConnection,
+    principal_id: &str,
+    key: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        idempotency_keys::table
+            .find((principal_id, key))
+            .filter(idempotency_keys::state.eq(IN_FLIGHT)),
+    )
+    .set(idempotency_keys::created_at.eq(at))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Releases every in-flight claim: at the start of a SQLite server, whose requests all
+/// died with the last process. Returns how many there were.
+pub fn release_all_in_flight(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::state.eq(IN_FLIGHT)))
+        .execute(conn)
 }
 
 /// Releases a claimed key after a failure that may be retried.

@@ -17,6 +17,7 @@ pub mod region;
 pub mod reward;
 pub mod rule;
 pub mod sale;
+pub mod session;
 pub mod share_link;
 pub mod standing;
 pub mod team;

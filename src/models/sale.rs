@@ -18,8 +18,14 @@ use crate::scoring::totals::{count_new_customers, SaleFact, SaleFilter, Totals, 
 
 use super::IN_LIST_CHUNK;
 
-/// Who sent lines recorded by the company's own staff (admins and managers).
+/// The owner of the keys of lines recorded by admins (and the company's integrations):
+/// one namespace for the whole company.
 pub const COMPANY_OWNER: &str = "company";
+
+/// The owner of the keys of lines a region's manager records: that region's namespace.
+pub fn region_owner(region: Uuid) -> String {
+    format!("region:{region}")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
 #[diesel(table_name = sales)]

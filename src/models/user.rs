@@ -167,8 +167,9 @@ pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-/// Enables or disables a user; `None` when there is no such user. Disabling the last
-/// active admin is refused, so that the installation is never locked.
+/// Enables or disables a user; `None` when there is no such user. Disabling ends all of
+/// the user's sessions. Disabling the last active admin is refused, so that the
+/// installation is never locked.
 pub fn set_active(
     conn: &mut DbConnection,
     id: Uuid,
@@ -188,7 +189,19 @@ pub fn set_active(
                 "the last active admin cannot be disabled",
             ));
         }
-        let disabled_at = if active { None } else { Some(super::now()) };
+        let now = super::now();
+        let disabled_at = if active {
+            None
+        } else {
+            // Its tokens die with its sessions, and enabling it again revives none.
+            super::session::revoke_all_of(
+                conn,
+                id,
+                super::session::Revocation::AccountDisabled,
+                now,
+            )?;
+            Some(now)
+        };
         let row = diesel::update(users::table.find(id.to_string()))
             .set((users::active.eq(active), users::disabled_at.eq(disabled_at)))
             .returning(users::all_columns)

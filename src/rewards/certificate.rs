@@ -13,11 +13,18 @@ pub struct Certificate {
     pub date: String,
 }
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values, and drops what could make it read
+/// otherwise than it is: bidirectional embeddings, overrides and isolates (a name that
+/// would display reversed, or swallow the text after it), and invisible characters that
+/// make two names look alike (zero-width space, word joiner, byte-order mark). Input
+/// refuses the first kind already (`api::json::printable`); this covers text stored
+/// before, and whatever else reaches a page.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
+            c if crate::api::json::is_bidi_control(c) => {}
+            '\u{200B}' | '\u{2060}' | '\u{FEFF}' => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -85,5 +92,18 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("Spring &amp; summer"));
         assert!(html.contains("1st place"));
+    }
+
+    #[test]
+    fn overrides_and_invisible_characters_are_dropped_from_pages() {
+        assert_eq!(escape("Ana\u{202E}lanigirO"), "AnalanigirO");
+        assert_eq!(escape("\u{2067}Bob\u{2069}"), "Bob");
+        assert_eq!(escape("Zo\u{200B}e\u{FEFF}"), "Zoe");
+        // Marks and joiners are text, not tricks.
+        assert_eq!(escape("\u{05E9}\u{200F}"), "\u{05E9}\u{200F}");
+        assert_eq!(
+            escape("\u{0915}\u{094D}\u{200D}\u{0937}"),
+            "\u{0915}\u{094D}\u{200D}\u{0937}"
+        );
     }
 }

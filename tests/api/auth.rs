@@ -12,12 +12,26 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// The session a token of ours names.
+fn session_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64"),
+    )
+    .expect("JSON claims");
+    claims["sid"].clone()
+}
+
 /// Valid admin claims for `sub`, to be spoiled one field at a time.
 fn admin_claims(sub: Uuid) -> Value {
     json!({
         "sub": sub.to_string(), "kind": "user", "role": "admin",
         "iss": ISSUER, "aud": AUDIENCE,
         "iat": now(), "nbf": now() - 10, "exp": now() + 600, "jti": Uuid::new_v4().to_string(),
+        "sid": Uuid::new_v4().to_string(),
     })
 }
 
@@ -52,7 +66,11 @@ async fn the_password_grant_gives_a_working_token() {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["role"], "admin");
-    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["refresh_token"]
+        .as_str()
+        .expect("a person gets a refresh token")
+        .starts_with("prt_"));
 
     let me: Value = me_with(&app, body["access_token"].as_str().expect("token"))
         .await
@@ -163,7 +181,8 @@ async fn a_missing_or_malformed_authorization_is_401() {
 async fn spoiled_tokens_are_401() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let good = admin_claims(admin.id);
+    let mut good = admin_claims(admin.id);
+    good["sid"] = session_of(&admin.token);
     // The untouched claims pass, so each failure below is due to its one change.
     assert_eq!(
         me_with(&app, &sign(&good, Algorithm::HS256, JWT_SECRET))
@@ -195,6 +214,9 @@ async fn spoiled_tokens_are_401() {
     let mut no_subject = good.clone();
     no_subject.as_object_mut().expect("object").remove("sub");
     cases.push(("no sub", sign(&no_subject, Algorithm::HS256, JWT_SECRET)));
+    let mut no_session = good.clone();
+    no_session.as_object_mut().expect("object").remove("sid");
+    cases.push(("no sid", sign(&no_session, Algorithm::HS256, JWT_SECRET)));
     let mut no_expiry = good.clone();
     no_expiry.as_object_mut().expect("object").remove("exp");
     cases.push(("no exp", sign(&no_expiry, Algorithm::HS256, JWT_SECRET)));
@@ -255,6 +277,14 @@ async fn a_token_of_a_disabled_user_stops_working_at_once() {
     assert_problem(me_with(&app, &manager.token).await, 401, "token_revoked").await;
 
     let token_for_a_stranger = sign(&admin_claims(Uuid::new_v4()), Algorithm::HS256, JWT_SECRET);
+    // A well-signed token of a live account whose session is not one of ours.
+    let admin_without_session = sign(&admin_claims(admin.id), Algorithm::HS256, JWT_SECRET);
+    assert_problem(
+        me_with(&app, &admin_without_session).await,
+        401,
+        "token_revoked",
+    )
+    .await;
     assert_problem(
         me_with(&app, &token_for_a_stranger).await,
         401,

@@ -294,6 +294,31 @@ async fn control_characters_are_refused_under_the_field_whatever_the_media_type(
     assert_eq!(problem["errors"][0]["code"], "control_character");
     let rewards: Value = app.get_json(&admin, "/api/v1/rewards").await;
     assert_eq!(rewards["total"], 0, "nothing was written");
+    // A bidirectional override or isolate would show a name reversed on a certificate.
+    for (path, body, field) in [
+        (
+            "/api/v1/rewards",
+            json!({"name": "Mug \u{202E}gum", "kind": {"type": "goods", "value_cents": 900}}),
+            "name",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "x@podium.test", "display_name": "\u{2067}Ana", "password": "a long enough password", "role": "admin"}),
+            "display_name",
+        ),
+    ] {
+        let response = app
+            .post_as(&admin, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(fields_at_fault(&problem), [field], "{path}");
+        assert_eq!(problem["errors"][0]["code"], "control_character");
+    }
+    let rewards: Value = app.get_json(&admin, "/api/v1/rewards").await;
+    assert_eq!(rewards["total"], 0, "nothing was written");
 
     // CSV: an escape character in the second row's customer reference.
     let world = World::new(&app).await;
@@ -326,6 +351,16 @@ async fn control_characters_are_refused_under_the_field_whatever_the_media_type(
         .post_as(&admin, &format!("/api/v1/rules/{rule}/versions"))
         .header("content-type", "text/plain")
         .body("fn score(participant, sales, ctx) {\n\t1\u{0}\n}\n")
+        .send()
+        .await
+        .expect("sent");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(fields_at_fault(&problem), ["source"]);
+    // Trojan Source: a line of the script that reads otherwise than it runs.
+    let response = app
+        .post_as(&admin, &format!("/api/v1/rules/{rule}/versions"))
+        .header("content-type", "text/plain")
+        .body("fn score(participant, sales, ctx) {\n\t1 // \u{202E} }\u{2066}\n}\n")
         .send()
         .await
         .expect("sent");

@@ -106,6 +106,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     handle: actix_web::dev::ServerHandle,
+    /// Stops the server as SIGTERM does.
+    pub stopper: podium::shutdown::Stopper,
     /// The server's standings engine, for [`TestApp::settled`].
     pub engine: std::sync::Arc<podium::challenges::engine::Engine>,
     /// A connection to the change log, for [`TestApp::get_as`].
@@ -154,6 +156,9 @@ pub fn test_settings(database_url: String) -> Settings {
         webhook_timeout_seconds: 2,
         // The receivers of the tests listen on 127.0.0.1.
         webhook_allow_private_networks: true,
+        // Tests sign in many times from one address; the throttling tests set their own.
+        sign_in_account_burst: 1_000,
+        sign_in_address_burst: 10_000,
         ..Settings::default()
     }
 }
@@ -177,6 +182,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).expect("the server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let stopper = app.stopper();
     let engine = app.engine();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
@@ -192,6 +198,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("HTTP client"),
         db,
         handle,
+        stopper,
         engine,
         log: std::sync::Mutex::new(None),
     }
@@ -425,6 +432,18 @@ impl TestApp {
             scope_id: scope_field.and(scope_id),
         }
     }
+}
+
+/// Asserts the headers every HTML page of Podium carries: a policy that runs no script
+/// and allows no framing, `nosniff`, no referrer.
+pub fn assert_secure_page(headers: &reqwest::header::HeaderMap) {
+    let policy = headers["content-security-policy"].to_str().expect("ASCII");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("script-src"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["x-frame-options"], "DENY");
 }
 
 /// Asserts a problem+json answer with this status and code, and returns its body.

@@ -16,6 +16,7 @@ mod rewards;
 mod rules;
 mod sales;
 mod scoring_sql;
+mod sessions;
 mod share;
 mod users;
 mod webhooks;

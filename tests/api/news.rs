@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, spawn_app, Caller, TestApp};
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, Caller, TestApp};
 use crate::sales::post_sales;
 
 /// A company with two reps in two regions, and two distributors with one rep each; a
@@ -714,6 +714,7 @@ async fn the_digest_tells_who_leads_who_moved_and_what_happened() {
         .to_str()
         .expect("ASCII")
         .starts_with("text/html"));
+    crate::helpers::assert_secure_page(html.headers());
     let html = html.text().await.expect("text");
     assert!(
         html.contains("New leader: <strong>Diane Deux</strong>"),
@@ -836,4 +837,30 @@ async fn a_stream_ends_when_its_account_is_disabled() {
         .await;
     assert_eq!(last.data["code"], "token_revoked");
     assert!(stream.next(2).await.is_none(), "the stream ended");
+}
+
+#[actix_web::test]
+async fn stopping_the_server_closes_streams_at_once_with_a_reconnect_event() {
+    let app = spawn_app_with(|s| s.shutdown_timeout_seconds = 30).await;
+    let admin = app.admin().await;
+    let arena = Arena::new(&app, json!({})).await;
+    arena.start(&app, &admin).await;
+    let mut stream = EventStream::open(&app, &admin, arena.challenge, None).await;
+    stream
+        .until(5, "the first lines", |e| e.name == "standings")
+        .await;
+
+    let stopper = app.stopper.clone();
+    let stopping = actix_web::rt::spawn(async move { stopper.stop().await });
+    let last = stream
+        .until(5, "the reconnect event", |e| e.name == "reconnect")
+        .await;
+    assert_eq!(last.data["retry_after_ms"], 1000);
+    assert!(stream.raw.contains("retry: 1000\n"), "{}", stream.raw);
+    assert!(stream.next(2).await.is_none(), "the stream ended");
+    // The server does not wait out its 30 s for a stream that never ends.
+    actix_web::rt::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("the server stopped before its shutdown timeout")
+        .expect("the stop task");
 }

@@ -74,7 +74,7 @@ fn the_token_request_is_a_discriminated_union_of_complete_objects() {
     let union = &doc["components"]["schemas"]["TokenRequest"];
     assert_eq!(union["discriminator"]["propertyName"], "grant_type");
     let branches = union["oneOf"].as_array().expect("oneOf");
-    assert_eq!(branches.len(), 2);
+    assert_eq!(branches.len(), 3);
     for branch in branches {
         let object = schema(&doc, branch);
         assert_eq!(object["additionalProperties"], false);

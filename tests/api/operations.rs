@@ -11,6 +11,8 @@ use crate::helpers::{assert_problem, spawn_app, test_database, ADMIN_EMAIL};
 #[actix_web::test]
 async fn probes_answer_and_readiness_follows_the_database() {
     let app = spawn_app().await;
+    let admin = app.admin().await;
+    let world = crate::sales::World::new(&app).await;
     let health = app.get("/healthz").send().await.expect("request sent");
     assert_eq!(health.status(), 200);
     let ready = app.get("/readyz").send().await.expect("request sent");
@@ -18,7 +20,28 @@ async fn probes_answer_and_readiness_follows_the_database() {
 
     app.db.destroy();
     let response = app.get("/readyz").send().await.expect("request sent");
+    assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 503, "database_unavailable").await;
+    if matches!(app.db, crate::helpers::TestDb::Sqlite(_)) {
+        // The open connections could still write to the deleted file, and every line
+        // acknowledged would be lost at the next start: writes are refused instead.
+        let response = crate::sales::post_sales(
+            &app,
+            &admin,
+            vec![crate::sales::line(world.rep, "LOST-1", 100)],
+        )
+        .await;
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_problem(response, 503, "database_unavailable").await;
+        // A new file at the same path is not the one the server opened either.
+        if let crate::helpers::TestDb::Sqlite(dir) = &app.db {
+            let path = app.database_url.trim_start_matches("sqlite://");
+            assert!(path.starts_with(&*dir.path().to_string_lossy()));
+            std::fs::write(path, b"").expect("an empty file in its place");
+        }
+        let response = app.get("/readyz").send().await.expect("request sent");
+        assert_problem(response, 503, "database_unavailable").await;
+    }
     let health = app.get("/healthz").send().await.expect("request sent");
     assert_eq!(
         health.status(),
@@ -180,7 +203,50 @@ async fn swagger_ui_is_served_under_docs() {
     assert_eq!(redirect.headers()["location"], "/docs/");
     let page = app.get("/docs/").send().await.expect("request sent");
     assert_eq!(page.status(), 200);
+    // Its own scripts and styles only, and never in a frame.
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     assert!(page.text().await.expect("text").contains("swagger"));
+}
+
+#[actix_web::test]
+async fn every_answer_is_nosniff_and_sends_no_referrer() {
+    let app = spawn_app().await;
+    for path in [
+        "/healthz",
+        "/api/v1/me",
+        "/api/v1/nothing-here",
+        "/openapi.json",
+    ] {
+        let response = app.get(path).send().await.expect("request sent");
+        assert_eq!(
+            response.headers()["x-content-type-options"],
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(
+            response.headers()["referrer-policy"],
+            "no-referrer",
+            "{path}"
+        );
+        assert!(
+            response.headers().get("content-security-policy").is_none(),
+            "{path}: a policy is for pages"
+        );
+    }
+    // The page a browser gets for a link that is not ours is a page too.
+    let response = app
+        .get("/share/not-a-link")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 404);
+    crate::helpers::assert_secure_page(response.headers());
 }
 
 #[actix_web::test]

@@ -331,6 +331,7 @@ async fn closing_gives_the_podium_and_the_thank_you_then_announce_and_fulfil() {
         .to_str()
         .unwrap_or_default()
         .starts_with("text/html"));
+    crate::helpers::assert_secure_page(page.headers());
     let html = page.text().await.expect("text");
     assert!(
         html.contains("Rep 0") && html.contains("1st place") && html.contains("January podium")

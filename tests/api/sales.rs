@@ -351,12 +351,78 @@ async fn an_idempotency_key_replays_refuses_reuse_and_reports_in_flight() {
         .post_as(&admin, "/api/v1/sales")
         .header("Idempotency-Key", "key-2")
         .header("content-type", "application/json")
+        .body(bytes.clone())
+        .send()
+        .await
+        .expect("request sent");
+    let retry_after: i64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(
+        (1..=podium::api::idempotency::LEASE_SECONDS).contains(&retry_after),
+        "retry when the claim lapses: {retry_after}"
+    );
+    assert_problem(response, 409, "idempotency_in_flight").await;
+    assert_eq!(total_sales(&app, &admin).await, 1);
+
+    // The request behind the claim died: it stopped renewing, and once its lease is over
+    // the next attempt runs at once instead of waiting a minute.
+    {
+        use diesel::prelude::*;
+        use podium::schema::idempotency_keys::dsl;
+        let lapsed = podium::models::now()
+            - chrono::Duration::seconds(podium::api::idempotency::LEASE_SECONDS + 1);
+        diesel::update(dsl::idempotency_keys.filter(dsl::idempotency_key.eq("key-2")))
+            .set(dsl::created_at.eq(lapsed))
+            .execute(&mut app.connect())
+            .expect("claim aged");
+    }
+    let response = app
+        .post_as(&admin, "/api/v1/sales")
+        .header("Idempotency-Key", "key-2")
+        .header("content-type", "application/json")
         .body(bytes)
         .send()
         .await
         .expect("request sent");
-    assert_problem(response, 409, "idempotency_in_flight").await;
-    assert_eq!(total_sales(&app, &admin).await, 1);
+    assert_eq!(response.status(), 201);
+    assert_eq!(total_sales(&app, &admin).await, 2);
+}
+
+/// One process owns a SQLite database: at its start, the claims of requests that died
+/// with the last one are released, so their retries run at once.
+#[actix_web::test]
+async fn a_sqlite_restart_releases_the_claims_of_the_last_run() {
+    use diesel::prelude::*;
+    use podium::schema::idempotency_keys::dsl;
+    let (db, settings) = crate::helpers::test_database();
+    if !matches!(db, crate::helpers::TestDb::Sqlite(_)) {
+        return; // PostgreSQL instances share the database: the lease covers them.
+    }
+    let pool = podium::startup::prepare_database(&settings).expect("prepared");
+    let mut conn = pool.get().expect("connection");
+    for (key, state) in [("dead", "in_flight"), ("done", "done")] {
+        diesel::insert_into(dsl::idempotency_keys)
+            .values((
+                dsl::principal_id.eq("someone"),
+                dsl::idempotency_key.eq(key),
+                dsl::request_hash.eq("h"),
+                dsl::state.eq(state),
+                dsl::created_at.eq(podium::models::now()),
+            ))
+            .execute(&mut conn)
+            .expect("claim inserted");
+    }
+    drop(conn);
+    drop(pool);
+    let pool = podium::startup::prepare_database(&settings).expect("restarted");
+    let left: Vec<String> = dsl::idempotency_keys
+        .select(dsl::idempotency_key)
+        .load(&mut pool.get().expect("connection"))
+        .expect("keys");
+    assert_eq!(left, ["done"], "answers stay; dead claims go");
 }
 
 #[actix_web::test]
@@ -446,4 +512,57 @@ async fn managers_see_their_region_and_participants_cannot_record() {
     .await;
     assert_problem(response, 422, "validation_failed").await;
     assert_eq!(total_sales(&app, &admin).await, 2);
+}
+
+/// Keys are owned per scope: the company's feed is deduplicated company-wide, while a
+/// manager can neither learn of nor block a key recorded outside its region.
+#[actix_web::test]
+async fn a_manager_can_neither_see_nor_block_keys_outside_its_region() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let world = World::new(&app).await;
+    let company = world.company;
+    let region_b = app.region("1.0", "0.2").await;
+    let rep_b = app.participant(company, Some(region_b), None).await;
+    let manager_a = app.user_scoped("manager", Some(world.region)).await;
+    let manager_b = app.user_scoped("manager", Some(region_b)).await;
+
+    // Company-wide: one ERP feeds both regions, and one invoice line is one line
+    // whichever region it is for.
+    let response = post_sales(&app, &admin, vec![line(world.rep, "ERP-1", 1_000)]).await;
+    assert_eq!(response.status(), 201);
+    let response = post_sales(&app, &admin, vec![line(rep_b, "ERP-1", 2_000)]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "conflicting_duplicate");
+
+    // Manager B's batch: region B's keys, whatever exists elsewhere. Region A's manager
+    // recording the same key first neither tells it whether B has it nor makes B's batch
+    // fail.
+    let response = post_sales(&app, &manager_a, vec![line(world.rep, "B-7", 100)]).await;
+    assert_eq!(response.status(), 201, "A learns nothing of B's keys");
+    let batch: Vec<Value> = (0..3)
+        .map(|n| line(rep_b, &format!("B-{}", n + 6), 300))
+        .collect();
+    let response = post_sales(&app, &manager_b, batch).await;
+    assert_eq!(response.status(), 201, "A cannot squat B's keys");
+    let receipt: Value = response.json().await.expect("JSON");
+    assert_eq!(receipt["recorded"], 3);
+    // Nor the company's: the ERP key is the company's, not the region's.
+    let response = post_sales(&app, &manager_a, vec![line(world.rep, "ERP-1", 5)]).await;
+    assert_eq!(response.status(), 201);
+
+    // Within a region, the manager's own keys are deduplicated as any others.
+    let response = post_sales(&app, &manager_b, vec![line(rep_b, "B-7", 300)]).await;
+    assert_eq!(response.status(), 200);
+    let response = post_sales(&app, &manager_b, vec![line(rep_b, "B-7", 999)]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "conflicting_duplicate");
+    // A reversal names a line of the same namespace: manager A cannot reverse B's line.
+    let mut reversal = line(world.rep, "R-1", -300);
+    reversal["quantity"] = json!(-1);
+    reversal["reverses_external_id"] = json!("B-6");
+    let response = post_sales(&app, &manager_a, vec![reversal]).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "unknown_sale");
+    assert_eq!(total_sales(&app, &admin).await, 6);
 }

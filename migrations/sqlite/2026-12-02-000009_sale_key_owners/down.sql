@@ -1,0 +1,1 @@
+UPDATE sales SET owner = 'company' WHERE owner LIKE 'region:%';
