@@ -186,6 +186,16 @@ pub struct Pool {
     inner: r2d2::Pool<ConnectionManager>,
     backend: Backend,
     storage: std::sync::Arc<Storage>,
+    /// Callers waiting for a connection now.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// The pool's connections, as `/metrics` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub waiting: i64,
 }
 
 impl Pool {
@@ -210,11 +220,22 @@ impl Pool {
             inner,
             backend: url.backend(),
             storage: std::sync::Arc::new(storage),
+            waiting: std::sync::Arc::default(),
         })
     }
 
     pub fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// Connections open, idle, and callers waiting for one.
+    pub fn state(&self) -> PoolState {
+        let state = self.inner.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waiting: self.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// What the pool knows of its storage (a replaced SQLite file, a full disk).
@@ -226,7 +247,11 @@ impl Pool {
     /// file is not the one opened (`crate::storage`).
     pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, AppError> {
         self.storage.check_file()?;
-        self.inner.get().map_err(|e| {
+        use std::sync::atomic::Ordering;
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let got = self.inner.get();
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        got.map_err(|e| {
             tracing::error!(error = %e, "no database connection available");
             AppError::DatabaseUnavailable
         })

@@ -18,6 +18,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod ingestion;
+pub mod metrics;
 pub mod models;
 pub mod news;
 pub mod rewards;

@@ -77,6 +77,9 @@ pub struct Settings {
     /// proxy in front of Podium (`PODIUM_TRUST_FORWARDED_FOR`); off, it is the TCP peer,
     /// which a client cannot forge.
     pub trust_forwarded_for: bool,
+    /// The bearer token `GET /metrics` requires (`PODIUM_METRICS_TOKEN`); empty, the
+    /// metrics are not served (404).
+    pub metrics_token: Secret,
     /// `iss` of issued tokens, required on incoming ones (`PODIUM_JWT_ISSUER`).
     pub jwt_issuer: String,
     /// `aud` of issued tokens, required on incoming ones (`PODIUM_JWT_AUDIENCE`).
@@ -163,6 +166,7 @@ impl Default for Settings {
             sign_in_address_burst: 30,
             sign_in_address_refill_seconds: 2,
             trust_forwarded_for: false,
+            metrics_token: Secret::default(),
             jwt_issuer: "podium".into(),
             jwt_audience: "podium-api".into(),
             jwt_leeway_seconds: 30,

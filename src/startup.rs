@@ -71,6 +71,14 @@ impl Application {
             Duration::from_millis(settings.change_poll_ms.max(5)),
         )?);
         spawn_background(&settings, &pool, &engine, &bus, &url)?;
+        let metrics = web::Data::new(crate::metrics::Metrics::new(
+            rule_runner
+                .metrics()
+                .collectors()
+                .into_iter()
+                .chain(engine.collectors())
+                .collect(),
+        )?);
         let bus = web::Data::from(bus);
         let settings_data = web::Data::new(settings.clone());
         let shutdown = crate::shutdown::Shutdown::default();
@@ -91,6 +99,7 @@ impl Application {
                 .wrap(from_fn(api::consistency::stamp_writes))
                 .wrap(from_fn(request_id_header))
                 .wrap(from_fn(api::security_headers::secure))
+                .wrap(from_fn(crate::metrics::measure))
                 .wrap(TracingLogger::<crate::telemetry::RedactedSpan>::new())
                 .app_data(json_config())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
@@ -107,6 +116,7 @@ impl Application {
                 .app_data(bus.clone())
                 .app_data(settings_data.clone())
                 .app_data(shutdown_data.clone())
+                .app_data(metrics.clone())
                 .into_utoipa_app()
                 .configure(api::configure)
                 .into_app()

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::sessions::{self, Credentials};
 use crate::auth::throttle::SignInThrottle;
-use crate::auth::{AuthUser, LiveSessions, PrincipalKind, Role, TokenIssuer};
+use crate::auth::{app_data, AuthUser, LiveSessions, PrincipalKind, Role, TokenIssuer};
 use crate::db::Pool;
 use crate::error::AppError;
 use crate::models::utc;
@@ -327,11 +327,12 @@ async fn issue_token(
     req: HttpRequest,
     pool: web::Data<Pool>,
     issuer: web::Data<TokenIssuer>,
-    throttle: web::Data<SignInThrottle>,
-    settings: web::Data<Settings>,
-    live: web::Data<LiveSessions>,
     body: crate::api::json::Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
+    let throttle = app_data::<SignInThrottle>(&req)?;
+    let settings = app_data::<Settings>(&req)?;
+    let live = app_data::<LiveSessions>(&req)?.clone();
+    let metrics = app_data::<crate::metrics::Metrics>(&req)?;
     let request = body.into_inner();
     let account = match &request {
         TokenRequest::Password(grant) => Some(grant.email.as_str()),
@@ -339,16 +340,25 @@ async fn issue_token(
     };
     throttle
         .attempt(client_address(&req, settings.trust_forwarded_for), account)
-        .map_err(|throttled| AppError::TooManyRequests {
-            code: "sign_in_throttled",
-            detail: "too many sign-in attempts; try again after the time in Retry-After".into(),
-            retry_after: throttled.retry_after_seconds(),
+        .map_err(|throttled| {
+            metrics.sign_in("throttled");
+            AppError::TooManyRequests {
+                code: "sign_in_throttled",
+                detail: "too many sign-in attempts; try again after the time in Retry-After".into(),
+                retry_after: throttled.retry_after_seconds(),
+            }
         })?;
     let lifetimes = settings.session_lifetimes();
     let live = live.into_inner();
     let signed_in = pool
         .run(move |conn| sessions::sign_in(conn, request.into(), lifetimes, &live))
-        .await?;
+        .await
+        .inspect_err(|error| {
+            if matches!(error, AppError::Unauthorized { .. }) {
+                metrics.sign_in("refused");
+            }
+        })?;
+    metrics.sign_in("signed_in");
     let issued = issuer.issue(&signed_in.caller)?;
     let (refresh_token, refresh_expires_at) = match signed_in.refresh {
         Some(refresh) => (Some(refresh.token), Some(utc(refresh.expires_at))),

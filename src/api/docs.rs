@@ -130,6 +130,15 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "metrics",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The `PODIUM_METRICS_TOKEN` of the server"))
+                    .build(),
+            ),
+        );
     }
 }
 

@@ -18,6 +18,7 @@ pub mod export;
 pub mod health;
 pub mod idempotency;
 pub mod json;
+pub mod metrics;
 pub mod news;
 pub mod organisations;
 pub mod pagination;
@@ -74,12 +75,13 @@ pub const API_V1: &[(&str, Configure)] = &[
 /// The resources outside `/api/v1`: the probes, and the public share page (after the API).
 pub const ROOT: &[(&str, Configure)] = &[
     ("health", health::configure),
+    ("metrics", metrics::configure),
     ("share_public", share::configure_public),
 ];
 
 /// Registers every route of the server.
 pub fn configure(cfg: &mut ServiceConfig) {
-    let (probes, public) = ROOT.split_at(1);
+    let (probes, public) = ROOT.split_at(2);
     for (_, resource) in probes {
         cfg.configure(resource);
     }

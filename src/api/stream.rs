@@ -145,7 +145,6 @@ async fn stream_standings(
     request: HttpRequest,
     pool: web::Data<Pool>,
     engine: web::Data<Engine>,
-    shutdown: web::Data<crate::shutdown::Shutdown>,
     id: web::Path<Uuid>,
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -184,7 +183,10 @@ async fn stream_standings(
         pool: pool.get_ref().clone(),
         engine: engine.into_inner(),
         signals,
-        stopping: shutdown.subscribe(),
+        stopping: app_data::<crate::shutdown::Shutdown>(&request)?.subscribe(),
+        _counted: crate::metrics::StreamGuard::new(
+            &app_data::<crate::metrics::Metrics>(&request)?.streams_open,
+        ),
         shown: HashMap::new(),
         cursor,
         limit,
@@ -215,6 +217,8 @@ struct Follower {
     signals: Receiver<Uuid>,
     /// Becomes `true` when the server stops.
     stopping: tokio::sync::watch::Receiver<bool>,
+    /// Counts the stream as open while it lives.
+    _counted: crate::metrics::StreamGuard,
     /// Lines sent, by entrant, as a hash of their JSON (a stream of 100 lines keeps 100
     /// numbers, not 100 documents).
     shown: HashMap<Uuid, u64>,

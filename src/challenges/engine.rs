@@ -103,6 +103,10 @@ pub struct Engine {
     /// Challenges whose table could not be built or updated: built again at every round
     /// until it works. One challenge that fails never holds up the others.
     broken: std::sync::Mutex<BTreeSet<Uuid>>,
+    /// Seconds to build one table from the database.
+    build_seconds: prometheus::Histogram,
+    /// Seconds to apply one batch of changes to the tables.
+    apply_seconds: prometheus::Histogram,
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the maps it
@@ -135,6 +139,16 @@ impl Engine {
             applied: watch::channel(-1).0,
             wake: std::sync::Mutex::new(wake),
             broken: std::sync::Mutex::new(BTreeSet::new()),
+            build_seconds: crate::metrics::histogram(
+                "standings_build_seconds",
+                "Time to build one live standings table from the database",
+                crate::metrics::ENGINE_BUCKETS,
+            ),
+            apply_seconds: crate::metrics::histogram(
+                "standings_apply_seconds",
+                "Time to apply one batch of changes to the live standings tables",
+                crate::metrics::ENGINE_BUCKETS,
+            ),
         });
         let weak = Arc::downgrade(&engine);
         std::thread::Builder::new()
@@ -153,6 +167,14 @@ impl Engine {
 
     pub fn runner(&self) -> &RuleRunner {
         &self.runner
+    }
+
+    /// What the engine measures, for `/metrics`.
+    pub fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.build_seconds.clone()),
+            Box::new(self.apply_seconds.clone()),
+        ]
     }
 
     /// The last change applied (-1 before the first build).
@@ -321,7 +343,11 @@ fn catch_up(
         if build {
             continue;
         }
+        let started = std::time::Instant::now();
         apply(engine, conn, states, &batch, last)?;
+        engine
+            .apply_seconds
+            .observe(started.elapsed().as_secs_f64());
         *applied = last;
         engine.applied.send_replace(last);
     }
@@ -381,6 +407,9 @@ fn build_one(
                 return Err(other);
             }
         };
+    engine
+        .build_seconds
+        .observe(started.elapsed().as_secs_f64());
     tracing::debug!(challenge = %id, ms = started.elapsed().as_millis(), "built a live table");
     let horizon = challenge.baseline.map_or(challenge.period.ends_at, |b| {
         b.ends_at.max(challenge.period.ends_at)

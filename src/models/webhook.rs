@@ -239,3 +239,11 @@ pub fn replay(
     .get_result(conn)
     .optional()
 }
+
+/// How many deliveries there are in each status (`pending` is the queue).
+pub fn count_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    webhook_deliveries::table
+        .group_by(webhook_deliveries::status)
+        .select((webhook_deliveries::status, diesel::dsl::count_star()))
+        .load(conn)
+}

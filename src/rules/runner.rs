@@ -113,6 +113,7 @@ pub struct RuleRunner {
     /// Objective evaluations run so far (one per entrant scored): how the engine's tests
     /// see that a change re-scores only the entrants it touched.
     evaluations: std::sync::atomic::AtomicU64,
+    metrics: crate::metrics::RuleMetrics,
 }
 
 impl RuleRunner {
@@ -123,6 +124,18 @@ impl RuleRunner {
             cache: Mutex::new(HashMap::new()),
             gate: Gate::new(concurrency),
             evaluations: std::sync::atomic::AtomicU64::new(0),
+            metrics: crate::metrics::RuleMetrics::default(),
+        }
+    }
+
+    /// What the runner measures, for `/metrics`.
+    pub fn metrics(&self) -> &crate::metrics::RuleMetrics {
+        &self.metrics
+    }
+
+    fn count_failure(&self, error: &ScriptError) {
+        if error.limit {
+            self.metrics.limit_hits.inc();
         }
     }
 
@@ -177,10 +190,17 @@ impl RuleRunner {
             }
             self.evaluations
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.metrics
+                .evaluations
+                .with_label_values(&["objective"])
+                .inc();
             let output = objective::evaluate(&self.sandbox, ast, &self.limits, challenge, input)
-                .map_err(|error| RuleFailure {
-                    entrant: Some(entrant),
-                    error,
+                .map_err(|error| {
+                    self.count_failure(&error);
+                    RuleFailure {
+                        entrant: Some(entrant),
+                        error,
+                    }
                 })?;
             outputs.push(output);
         }
@@ -204,6 +224,10 @@ impl RuleRunner {
             .gate
             .acquire(self.limits.queue_timeout)
             .ok_or(RunError::Busy)?;
+        self.metrics
+            .evaluations
+            .with_label_values(&["allocation"])
+            .inc();
         allocation::evaluate(
             &self.sandbox,
             ast,
@@ -213,6 +237,7 @@ impl RuleRunner {
             rewards,
         )
         .map_err(|error| {
+            self.count_failure(&error);
             RunError::Failed(RuleFailure {
                 entrant: None,
                 error,

@@ -291,3 +291,68 @@ fn both_backends_have_the_same_migrations() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, migration_names("postgres"));
 }
+
+#[actix_web::test]
+async fn metrics_are_served_in_the_prometheus_format_behind_their_own_token() {
+    let app = spawn_app().await;
+    let response = app.get("/metrics").send().await.expect("request sent");
+    assert_problem(response, 404, "not_found").await;
+
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.metrics_token = podium::settings::Secret::new("metrics-token-for-the-test");
+    })
+    .await;
+    let admin = app.admin().await;
+    let response = app
+        .post("/api/v1/auth/token")
+        .json(&serde_json::json!({"grant_type": "password", "email": ADMIN_EMAIL, "password": "wrong"}))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 401);
+    app.get_json(&admin, "/api/v1/me").await;
+    app.get("/share/a-secret-share-token")
+        .send()
+        .await
+        .expect("request sent");
+
+    for token in [None, Some(admin.token.as_str())] {
+        let mut request = app.get("/metrics");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        assert_problem(response, 401, "invalid_metrics_token").await;
+    }
+    let response = app
+        .get("/metrics")
+        .bearer_auth("metrics-token-for-the-test")
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("ASCII")
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.expect("text");
+    for expected in [
+        "podium_http_requests_total{method=\"GET\",route=\"/api/v1/me\",status=\"200\"} 2", // the admin helper reads /me too
+        "podium_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/me\",le=\"",
+        "route=\"/share/{token}\"",
+        "podium_sign_in_attempts_total{outcome=\"refused\"} 1",
+        "podium_sign_in_attempts_total{outcome=\"signed_in\"} 1",
+        "podium_db_pool_connections{state=\"idle\"}",
+        "podium_db_pool_waiting 0",
+        "podium_streams_open 0",
+        "podium_webhook_deliveries{status=\"pending\"} 0",
+        "podium_standings_apply_seconds_count",
+        "# TYPE podium_rule_limit_hits_total counter",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains("a-secret-share-token"),
+        "paths never become labels"
+    );
+}
