@@ -10,7 +10,8 @@
 //! - Routes are labelled by their template (`/api/v1/challenges/{id}`), never by the path,
 //!   so ids and share tokens never become labels and the series stay bounded.
 //! - `/metrics` answers only with `Authorization: Bearer <PODIUM_METRICS_TOKEN>`; without a
-//!   configured token it is 404, so an installation exposes nothing it did not ask for.
+//!   configured token every request is refused (401 `metrics_disabled`), so an
+//!   installation exposes nothing it did not ask for.
 
 use std::time::Instant;
 

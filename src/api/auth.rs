@@ -329,44 +329,52 @@ async fn issue_token(
     issuer: web::Data<TokenIssuer>,
     body: crate::api::json::Json<TokenRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let throttle = app_data::<SignInThrottle>(&req)?;
-    let settings = app_data::<Settings>(&req)?;
-    let live = app_data::<LiveSessions>(&req)?.clone();
-    let metrics = app_data::<crate::metrics::Metrics>(&req)?;
     let request = body.into_inner();
-    let account = match &request {
-        TokenRequest::Password(grant) => Some(grant.email.as_str()),
-        _ => None,
-    };
-    throttle
-        .attempt(client_address(&req, settings.trust_forwarded_for), account)
-        .map_err(|throttled| {
-            metrics.sign_in("throttled");
-            AppError::TooManyRequests {
-                code: "sign_in_throttled",
-                detail: "too many sign-in attempts; try again after the time in Retry-After".into(),
-                retry_after: throttled.retry_after_seconds(),
-            }
-        })?;
-    let lifetimes = settings.session_lifetimes();
-    let live = live.into_inner();
+    let metrics = app_data::<crate::metrics::Metrics>(&req)?;
+    count_attempt(&req, &request).inspect_err(|_| metrics.sign_in("throttled"))?;
+    let lifetimes = app_data::<Settings>(&req)?.session_lifetimes();
+    let live = app_data::<LiveSessions>(&req)?.clone().into_inner();
     let signed_in = pool
         .run(move |conn| sessions::sign_in(conn, request.into(), lifetimes, &live))
         .await
-        .inspect_err(|error| {
-            if matches!(error, AppError::Unauthorized { .. }) {
+        .inspect_err(|e| {
+            if matches!(e, AppError::Unauthorized { .. }) {
                 metrics.sign_in("refused");
             }
         })?;
     metrics.sign_in("signed_in");
-    let issued = issuer.issue(&signed_in.caller)?;
-    let (refresh_token, refresh_expires_at) = match signed_in.refresh {
-        Some(refresh) => (Some(refresh.token), Some(utc(refresh.expires_at))),
-        None => (None, None),
-    };
+    let answer = TokenResponse::new(&issuer, signed_in)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(TokenResponse {
+        .json(answer))
+}
+
+/// Counts a sign-in attempt against the caller's address and, for a password, the
+/// account; 429 with `Retry-After` past either budget.
+fn count_attempt(req: &HttpRequest, request: &TokenRequest) -> Result<(), AppError> {
+    let account = match request {
+        TokenRequest::Password(grant) => Some(grant.email.as_str()),
+        _ => None,
+    };
+    let address = client_address(req, app_data::<Settings>(req)?.trust_forwarded_for);
+    app_data::<SignInThrottle>(req)?
+        .attempt(address, account)
+        .map_err(|throttled| AppError::TooManyRequests {
+            code: "sign_in_throttled",
+            detail: "too many sign-in attempts; try again after the time in Retry-After".into(),
+            retry_after: throttled.retry_after_seconds(),
+        })
+}
+
+impl TokenResponse {
+    /// The answer to a sign-in: a new access token for its session, and the refresh token.
+    fn new(issuer: &TokenIssuer, signed_in: sessions::SignedIn) -> Result<Self, AppError> {
+        let issued = issuer.issue(&signed_in.caller)?;
+        let (refresh_token, refresh_expires_at) = match signed_in.refresh {
+            Some(refresh) => (Some(refresh.token), Some(utc(refresh.expires_at))),
+            None => (None, None),
+        };
+        Ok(Self {
             access_token: issued.token,
             token_type: "Bearer".into(),
             expires_in: issued.expires_in,
@@ -375,7 +383,8 @@ async fn issue_token(
             refresh_expires_at,
             session_id: signed_in.caller.session,
             role: signed_in.caller.role,
-        }))
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -31,14 +31,13 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// outcome (`signed_in`, `refused`, `throttled`).
 ///
 /// It needs `Authorization: Bearer <PODIUM_METRICS_TOKEN>` (a token of its own, not an
-/// API token); without a configured token the metrics are not served (404).
+/// API token); without a configured token the metrics are not served (401
+/// `metrics_disabled`).
 #[utoipa::path(
     tag = "operations",
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
-        (status = 401, description = "No token, or not the metrics token (`invalid_metrics_token`)",
-            body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No `PODIUM_METRICS_TOKEN` is configured (`metrics_disabled`)",
+        (status = 401, description = "No token or not the metrics token (`invalid_metrics_token`), or no `PODIUM_METRICS_TOKEN` is configured (`metrics_disabled`)",
             body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("metrics" = []))
@@ -52,8 +51,9 @@ async fn metrics(
 ) -> Result<HttpResponse, AppError> {
     let expected = settings.metrics_token.expose();
     if expected.is_empty() {
-        return Err(AppError::NotFound(
-            "metrics (no PODIUM_METRICS_TOKEN is set)",
+        return Err(AppError::unauthorized(
+            "metrics_disabled",
+            "metrics are not served: no PODIUM_METRICS_TOKEN is set",
         ));
     }
     let given = crate::auth::bearer_token(&req).unwrap_or_default();

@@ -296,7 +296,7 @@ fn both_backends_have_the_same_migrations() {
 async fn metrics_are_served_in_the_prometheus_format_behind_their_own_token() {
     let app = spawn_app().await;
     let response = app.get("/metrics").send().await.expect("request sent");
-    assert_problem(response, 404, "not_found").await;
+    assert_problem(response, 401, "metrics_disabled").await;
 
     let app = crate::helpers::spawn_app_with(|s| {
         s.metrics_token = podium::settings::Secret::new("metrics-token-for-the-test");
