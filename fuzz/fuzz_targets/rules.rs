@@ -2,7 +2,8 @@
 //! an allocation, through the same sandboxed engine the server builds. Any panic, hang
 //! past the limits or crash is a finding.
 //!
-//! `cargo fuzz run rules corpus/rules --sanitizer none -- -max_total_time=60`
+//! `mkdir -p corpus/rules && cargo +nightly fuzz run rules corpus/rules seeds/rules --sanitizer none -- -max_total_time=60`
+//! (the hostile seeds are committed in `seeds/rules/`; `corpus/` is what libFuzzer finds)
 
 #![no_main]
 
