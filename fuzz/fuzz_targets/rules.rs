@@ -66,7 +66,10 @@ fn input() -> &'static TestInput {
             value: 900,
             stock: Some(1),
         }],
-        params: serde_json::json!({"sku": "ESP-01", "tiers": [1, 2, 3]}),
+        params: match serde_json::json!({"sku": "ESP-01", "tiers": [1, 2, 3]}) {
+            serde_json::Value::Object(params) => params,
+            _ => serde_json::Map::new(),
+        },
         ..TestInput::default()
     })
 }
