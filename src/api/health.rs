@@ -42,7 +42,6 @@ async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 async fn readyz(pool: web::Data<Pool>) -> Result<HttpResponse, AppError> {
-    pool.storage().check_file()?;
     if pool.storage().recently_full() {
         return Err(AppError::StorageFull);
     }
