@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::{Duration, NaiveDateTime};
 use uuid::Uuid;
 
+use crate::audit::{self, Action, Actor};
 use crate::auth::{secrets, Role};
 use crate::challenges::definition::{Audience, Definition, ParticipantKind, RankingUnit};
 use crate::db::{bulk_insert, DbConnection};
@@ -85,7 +86,8 @@ pub fn load_demo(conn: &mut DbConnection) -> Result<DemoSummary, AppError> {
             "the database already holds data; the demo loads into an empty one",
         ));
     }
-    conn.write_transaction(|conn| {
+    audit::write(conn, &Actor::system(), Action::DemoLoaded, |conn, entry| {
+        entry.object("demo");
         let created = now();
         let today = created;
         let company = organisation::insert(

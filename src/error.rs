@@ -250,7 +250,7 @@ impl AppError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest { code, .. } => code,
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::audit::{self, Action, Actor, StateDigest};
 use crate::auth::{AuthUser, Scope};
 use crate::challenges::definition::is_currency_code;
 use crate::db::DbConnection;
@@ -574,7 +575,19 @@ fn check_and_record(
     }
     if !rows.is_empty() {
         let checked = started.elapsed();
-        sale::record(conn, &rows)?;
+        // One entry per batch that wrote lines, on the key namespace the lines went to;
+        // the digest of up to 10,000 lines is computed before the write lock is taken.
+        let digest = StateDigest::of(&rows)?;
+        audit::write(
+            conn,
+            &Actor::of(caller),
+            Action::SalesRecorded,
+            |conn, entry| {
+                sale::record(conn, &rows)?;
+                entry.object(&owner).after_digest(digest);
+                Ok(())
+            },
+        )?;
         tracing::debug!(
             lines = rows.len(),
             lookups_ms = looked_up.as_millis(),

@@ -4,6 +4,7 @@
 //! - [`startup`]: builds the running server (used by `main` and by the tests);
 //! - [`api`]: the HTTP resources and the OpenAPI document collected from them;
 //! - [`auth`]: tokens, roles and scopes, and the extractors handlers take;
+//! - [`audit`]: the append-only log of who wrote what, in the same transaction as the write;
 //! - [`models`]: rows and queries, one file per table, over [`db`]'s two backends;
 //! - [`storage`]: whether the storage under the database still keeps what is written;
 //! - [`error`]: the one error type and its problem+json body;
@@ -12,6 +13,7 @@
 //! - [`share`]: the public results page behind a share link.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod challenges;
 pub mod db;

@@ -356,6 +356,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (seq) {
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        before_digest -> Nullable<Text>,
+        after_digest -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_clients -> users (created_by));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(awards -> rewards (reward_id));
@@ -402,4 +418,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     share_links,
     sessions,
     refresh_tokens,
+    audit_events,
 );

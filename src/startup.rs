@@ -21,6 +21,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api;
+use crate::audit::{self, Action, Actor};
 use crate::auth::jwt::{self, TokenIssuer};
 use crate::auth::throttle::SignInThrottle;
 use crate::auth::{secrets, LiveSessions, Role};
@@ -250,14 +251,22 @@ fn ensure_first_admin(conn: &mut DbConnection, settings: &Settings) -> anyhow::R
         active: true,
         created_at: now(),
     };
-    match user::insert(conn, &new) {
-        Ok(_) => {}
+    // The server itself creates it, in the audit log too.
+    let created = audit::write(
+        conn,
+        &Actor::system(),
+        Action::UserCreated,
+        |conn, entry| {
+            let row = user::insert(conn, &new)?;
+            entry.object(&row.id).after(&row)?;
+            Ok(())
+        },
+    );
+    match created {
+        Ok(()) => {}
         // Another instance starting on the same database created it first.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => return Ok(()),
-        Err(e) => return Err(e.into()),
+        Err(e) if e.code() == "already_exists" => return Ok(()),
+        Err(e) => return Err(anyhow::anyhow!("creating the first admin failed: {e}")),
     }
     if generated {
         eprintln!(

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{secrets, Admin, LiveSessions};
 use crate::db::Pool;
 use crate::error::AppError;
@@ -123,19 +124,29 @@ async fn create_api_client(
     let secret = secrets::random_token(SECRET_LENGTH);
     let plain = secret.clone();
     let created_by = admin.0.id.to_string();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            crate::api::users::check_scope_exists(conn, None, None, Some(form.organisation_id))?;
-            let new = NewApiClient {
-                id: Uuid::new_v4().to_string(),
-                name: form.name,
-                secret_hash: secrets::hash(&plain)?,
-                organisation_id: form.organisation_id.to_string(),
-                active: true,
-                created_by,
-                created_at: now(),
-            };
-            Ok(api_client::insert(conn, &new)?)
+            audit::write(conn, &actor, Action::ApiClientCreated, |conn, entry| {
+                crate::api::users::check_scope_exists(
+                    conn,
+                    None,
+                    None,
+                    Some(form.organisation_id),
+                )?;
+                let new = NewApiClient {
+                    id: Uuid::new_v4().to_string(),
+                    name: form.name,
+                    secret_hash: secrets::hash(&plain)?,
+                    organisation_id: form.organisation_id.to_string(),
+                    active: true,
+                    created_by,
+                    created_at: now(),
+                };
+                let row = api_client::insert(conn, &new)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let client = ApiClientDto::try_from(row)?;
@@ -222,14 +233,23 @@ async fn get_api_client(
 )]
 #[post("/api-clients/{id}/disable")]
 async fn disable_api_client(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ApiClientDto>, AppError> {
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
-        .run(move |conn| api_client::disable(conn, id)?.ok_or(AppError::NotFound("API client")))
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::ApiClientDisabled, |conn, entry| {
+                let before = api_client::find(conn, id)?.ok_or(AppError::NotFound("API client"))?;
+                entry.object(id).before(&before)?;
+                let row = api_client::disable(conn, id)?.ok_or(AppError::NotFound("API client"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
+        })
         .await?;
     sessions.forget_account(id);
     Ok(web::Json(ApiClientDto::try_from(row)?))

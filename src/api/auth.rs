@@ -334,8 +334,9 @@ async fn issue_token(
     count_attempt(&req, &request).inspect_err(|_| metrics.sign_in("throttled"))?;
     let lifetimes = app_data::<Settings>(&req)?.session_lifetimes();
     let live = app_data::<LiveSessions>(&req)?.clone().into_inner();
+    let request_id = crate::auth::request_id_of(&req);
     let signed_in = pool
-        .run(move |conn| sessions::sign_in(conn, request.into(), lifetimes, &live))
+        .run(move |conn| sessions::sign_in(conn, request.into(), lifetimes, &live, request_id))
         .await
         .inspect_err(|e| {
             if matches!(e, AppError::Unauthorized { .. }) {

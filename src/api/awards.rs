@@ -13,6 +13,7 @@ use validator::Validate;
 
 use crate::api::challenges::visible_challenge;
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor, Entry};
 use crate::auth::{Admin, AuthUser, Scope};
 use crate::challenges::standings::{self, Challenge, View};
 use crate::db::{DbConnection, Pool};
@@ -347,19 +348,29 @@ async fn fulfil_award(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<AwardDto>, AppError> {
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let dto = pool
-        .run(move |conn| conn.write_transaction(|conn| fulfil(conn, id, admin.0.id)))
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::AwardFulfilled, |conn, entry| {
+                fulfil(conn, id, admin.0.id, entry)
+            })
+        })
         .await?;
     bus.publish(dto.challenge_id);
     Ok(web::Json(dto))
 }
 
 /// Fulfils an announced award and records the news, in the caller's transaction.
-fn fulfil(conn: &mut DbConnection, id: Uuid, by: Uuid) -> Result<AwardDto, AppError> {
+fn fulfil(
+    conn: &mut DbConnection,
+    id: Uuid,
+    by: Uuid,
+    entry: &mut Entry,
+) -> Result<AwardDto, AppError> {
     let now = now();
-    // Why it did not apply is read only when it did not.
+    let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
+    entry.object(id).before(&current)?;
     let Some(row) = award::fulfil(conn, id, &by.to_string(), now)? else {
-        let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
         return Err(AppError::conflict(
             "invalid_transition",
             format!(
@@ -368,6 +379,7 @@ fn fulfil(conn: &mut DbConnection, id: Uuid, by: Uuid) -> Result<AwardDto, AppEr
             ),
         ));
     };
+    entry.after(&row)?;
     let dto = with_names(conn, vec![row.clone()])?.remove(0);
     let mut draft = Draft::new(
         Kind::AwardFulfilled,
@@ -427,10 +439,12 @@ async fn cancel_award(
     let form = body.into_inner();
     form.validate()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let dto = pool
         .run(move |conn| {
-            conn.write_transaction(|conn| {
+            audit::write(conn, &actor, Action::AwardCancelled, |conn, entry| {
                 let current = award::find(conn, id)?.ok_or(AppError::NotFound("award"))?;
+                entry.object(id).before(&current)?;
                 let now = now();
                 let row = award::cancel(conn, id, &admin.0.id.to_string(), &form.reason, now)?
                     .ok_or_else(|| {
@@ -445,6 +459,7 @@ async fn cancel_award(
                 if row.stock_taken > 0 {
                     reward::return_stock(conn, parse_id(&row.reward_id)?, row.stock_taken, now)?;
                 }
+                entry.after(&row)?;
                 Ok(with_names(conn, vec![row])?.remove(0))
             })
         })

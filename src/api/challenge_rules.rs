@@ -14,6 +14,7 @@ use validator::Validate;
 use crate::api::challenges::{check_rule_version, ChallengeDto};
 use crate::api::pagination::{Page, PageRequest};
 use crate::api::standings::EntrantDto;
+use crate::audit::{self, Action, Actor};
 use crate::auth::Admin;
 use crate::challenges::definition::{self, Proposal};
 use crate::challenges::engine::Engine;
@@ -110,88 +111,96 @@ async fn change_rule_version(
     let form = body.into_inner();
     form.validate()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            conn.write_transaction(|conn| {
-                let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
-                let current = Challenge::try_from(&row)?;
-                match current.status {
-                    Status::Scheduled | Status::Running => {}
-                    Status::Draft => {
-                        return Err(AppError::conflict(
-                            "not_published",
-                            "a draft is changed with PUT /challenges/{id}",
-                        ))
+            audit::write(
+                conn,
+                &actor,
+                Action::ChallengeRuleVersionChanged,
+                |conn, entry| {
+                    let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
+                    entry.object(id).before(&row)?;
+                    let current = Challenge::try_from(&row)?;
+                    match current.status {
+                        Status::Scheduled | Status::Running => {}
+                        Status::Draft => {
+                            return Err(AppError::conflict(
+                                "not_published",
+                                "a draft is changed with PUT /challenges/{id}",
+                            ))
+                        }
+                        Status::Closed | Status::Announced => {
+                            return Err(AppError::conflict(
+                                "frozen",
+                                format!(
+                                    "the challenge is {}: it keeps the rule version it closed with",
+                                    current.status.as_str()
+                                ),
+                            ))
+                        }
                     }
-                    Status::Closed | Status::Announced => {
+                    let mut definition = current.definition.clone();
+                    let Objective::Script {
+                        rule_id,
+                        version: from_version,
+                        ..
+                    } = &mut definition.objective
+                    else {
                         return Err(AppError::conflict(
-                            "frozen",
-                            format!(
-                                "the challenge is {}: it keeps the rule version it closed with",
-                                current.status.as_str()
-                            ),
-                        ))
+                            "no_rule",
+                            "the challenge's objective is built in, not a rule",
+                        ));
+                    };
+                    let (rule_id, old) = (*rule_id, *from_version);
+                    if old == form.version {
+                        return Err(AppError::invalid_field(
+                            "version",
+                            "unchanged",
+                            &format!("the challenge already uses version {old}"),
+                        ));
                     }
-                }
-                let mut definition = current.definition.clone();
-                let Objective::Script {
-                    rule_id,
-                    version: from_version,
-                    ..
-                } = &mut definition.objective
-                else {
-                    return Err(AppError::conflict(
-                        "no_rule",
-                        "the challenge's objective is built in, not a rule",
-                    ));
-                };
-                let (rule_id, old) = (*rule_id, *from_version);
-                if old == form.version {
-                    return Err(AppError::invalid_field(
-                        "version",
-                        "unchanged",
-                        &format!("the challenge already uses version {old}"),
-                    ));
-                }
-                if rule::find_version(conn, rule_id, form.version)?.is_none() {
-                    return Err(AppError::invalid_field(
-                        "version",
-                        "unknown_version",
-                        &format!("the rule has no version {}", form.version),
-                    ));
-                }
-                *from_version = form.version;
-                let json = serde_json::to_string(&definition).map_err(AppError::internal)?;
-                let now = now();
-                let updated = challenge::set_definition(
-                    conn,
-                    id,
-                    current.status.as_str(),
-                    &row.definition,
-                    &json,
-                    now,
-                )?
-                .ok_or_else(|| {
-                    AppError::conflict(
-                        "invalid_transition",
-                        "the challenge changed meanwhile; read it again",
-                    )
-                })?;
-                rule::insert_change(
-                    conn,
-                    &RuleChangeRow {
-                        id: Uuid::now_v7().to_string(),
-                        challenge_id: id.to_string(),
-                        rule_id: rule_id.to_string(),
-                        from_version: old,
-                        to_version: form.version,
-                        reason: form.reason,
-                        changed_by: admin.0.id.to_string(),
-                        changed_at: now,
-                    },
-                )?;
-                Ok(updated)
-            })
+                    if rule::find_version(conn, rule_id, form.version)?.is_none() {
+                        return Err(AppError::invalid_field(
+                            "version",
+                            "unknown_version",
+                            &format!("the rule has no version {}", form.version),
+                        ));
+                    }
+                    *from_version = form.version;
+                    let json = serde_json::to_string(&definition).map_err(AppError::internal)?;
+                    let now = now();
+                    let updated = challenge::set_definition(
+                        conn,
+                        id,
+                        current.status.as_str(),
+                        &row.definition,
+                        &json,
+                        now,
+                    )?
+                    .ok_or_else(|| {
+                        AppError::conflict(
+                            "invalid_transition",
+                            "the challenge changed meanwhile; read it again",
+                        )
+                    })?;
+                    rule::insert_change(
+                        conn,
+                        &RuleChangeRow {
+                            id: Uuid::now_v7().to_string(),
+                            challenge_id: id.to_string(),
+                            rule_id: rule_id.to_string(),
+                            from_version: old,
+                            to_version: form.version,
+                            reason: form.reason,
+                            changed_by: admin.0.id.to_string(),
+                            changed_at: now,
+                        },
+                    )?;
+                    entry.after(&updated)?;
+                    Ok(updated)
+                },
+            )
         })
         .await?;
     Ok(web::Json(ChallengeDto::try_from(row)?))

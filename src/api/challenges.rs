@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Actor};
 use crate::auth::{Admin, AuthUser};
 use crate::challenges::actions;
 use crate::challenges::definition::{self, Audience, Definition, Proposal, RankingUnit};
@@ -446,11 +447,21 @@ async fn create_challenge(
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            check_references(conn, &form)?;
-            let row = form.into_row(Uuid::new_v4(), admin.0.id.to_string())?;
-            Ok(challenge::insert(conn, &row)?)
+            audit::write(
+                conn,
+                &actor,
+                audit::Action::ChallengeCreated,
+                |conn, entry| {
+                    check_references(conn, &form)?;
+                    let row = form.into_row(Uuid::new_v4(), admin.0.id.to_string())?;
+                    let row = challenge::insert(conn, &row)?;
+                    entry.object(&row.id).after(&row)?;
+                    Ok(row)
+                },
+            )
         })
         .await?;
     let dto = ChallengeDto::try_from(row)?;
@@ -483,22 +494,34 @@ async fn replace_challenge(
     let form = body.into_inner();
     form.check()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            let current = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
-            check_references(conn, &form)?;
-            let mut row = form.into_row(id, admin.0.id.to_string())?;
-            row.created_by = current.created_by;
-            row.created_at = current.created_at;
-            challenge::replace_draft(conn, &row)?.ok_or_else(|| {
-                AppError::conflict(
-                    "not_a_draft",
-                    format!(
-                        "the challenge is {}; only drafts can be changed",
-                        current.status
-                    ),
-                )
-            })
+            audit::write(
+                conn,
+                &actor,
+                audit::Action::ChallengeReplaced,
+                |conn, entry| {
+                    let current =
+                        challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
+                    entry.object(id).before(&current)?;
+                    check_references(conn, &form)?;
+                    let mut row = form.into_row(id, admin.0.id.to_string())?;
+                    row.created_by = current.created_by.clone();
+                    row.created_at = current.created_at;
+                    let row = challenge::replace_draft(conn, &row)?.ok_or_else(|| {
+                        AppError::conflict(
+                            "not_a_draft",
+                            format!(
+                                "the challenge is {}; only drafts can be changed",
+                                current.status
+                            ),
+                        )
+                    })?;
+                    entry.after(&row)?;
+                    Ok(row)
+                },
+            )
         })
         .await?;
     Ok(web::Json(ChallengeDto::try_from(row)?))
@@ -602,9 +625,9 @@ async fn act(
     id: Uuid,
     action: Action,
 ) -> Result<web::Json<ChallengeDto>, AppError> {
-    let by = admin.0.id;
+    let by = Actor::of(&admin.0);
     let row = pool
-        .run(move |conn| actions::apply(conn, id, action, &runner, by))
+        .run(move |conn| actions::apply(conn, id, action, &runner, &by))
         .await
         .map_err(AppError::blocking)?;
     bus.publish(id);

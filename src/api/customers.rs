@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{Admin, AuthUser};
 use crate::db::Pool;
 use crate::error::AppError;
@@ -102,7 +103,7 @@ pub struct CustomerListQuery {
 )]
 #[post("/customers")]
 async fn create_customer(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateCustomer>,
 ) -> Result<HttpResponse, AppError> {
@@ -115,8 +116,15 @@ async fn create_customer(
         key_account: form.key_account,
         created_at: now(),
     };
+    let actor = Actor::of(&admin.0);
     let row = pool
-        .run(move |conn| Ok(customer::insert(conn, &row)?))
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::CustomerCreated, |conn, entry| {
+                let row = customer::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
+        })
         .await?;
     let dto = CustomerDto::try_from(row)?;
     Ok(HttpResponse::Created()
@@ -190,16 +198,24 @@ async fn get_customer(
 )]
 #[patch("/customers/{id}")]
 async fn update_customer(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
     body: crate::api::json::Json<UpdateCustomer>,
 ) -> Result<web::Json<CustomerDto>, AppError> {
     let id = id.into_inner();
     let key_account = body.into_inner().key_account;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            customer::set_key_account(conn, id, key_account)?.ok_or(AppError::NotFound("customer"))
+            audit::write(conn, &actor, Action::CustomerUpdated, |conn, entry| {
+                let before = customer::find(conn, id)?.ok_or(AppError::NotFound("customer"))?;
+                entry.object(id).before(&before)?;
+                let row = customer::set_key_account(conn, id, key_account)?
+                    .ok_or(AppError::NotFound("customer"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(CustomerDto::try_from(row)?))

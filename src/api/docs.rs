@@ -110,6 +110,7 @@ pub struct InternalError(#[allow(dead_code)] Problem);
         (name = "news", description = "What happens in the challenges, as it happens: a paginated feed, a live stream of standings and news (Server-Sent Events), and a digest for newsletters"),
         (name = "webhooks", description = "News pushed to partners' and front-ends' URLs, signed with HMAC-SHA256, retried with backoff, recorded and replayable"),
         (name = "share", description = "Share links: a public, self-refreshing results page of a challenge, until the link expires or is revoked"),
+        (name = "audit", description = "The append-only log of every write: who, when, what, the object, digests of its state before and after, the request id (admins only)"),
         (name = "operations", description = "Liveness and readiness probes"),
     )
 )]

@@ -5,6 +5,7 @@
 //! call the model, answer a DTO.
 
 pub mod api_clients;
+pub mod audit;
 pub mod auth;
 pub mod awards;
 pub mod challenge_rules;
@@ -70,6 +71,7 @@ pub const API_V1: &[(&str, Configure)] = &[
     ("digest", digest::configure),
     ("webhooks", webhooks::configure),
     ("share", share::configure),
+    ("audit", audit::configure),
 ];
 
 /// The resources outside `/api/v1`: the probes, and the public share page (after the API).

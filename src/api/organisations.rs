@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{Admin, AuthUser, Scope};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
@@ -135,7 +136,7 @@ fn visible_organisation(
 )]
 #[post("/organisations")]
 async fn create_organisation(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateOrganisation>,
 ) -> Result<HttpResponse, AppError> {
@@ -147,8 +148,15 @@ async fn create_organisation(
         kind: form.kind.as_str().to_owned(),
         created_at: now(),
     };
+    let actor = Actor::of(&admin.0);
     let row = pool
-        .run(move |conn| Ok(organisation::insert(conn, &row)?))
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::OrganisationCreated, |conn, entry| {
+                let row = organisation::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
+        })
         .await?;
     let dto = OrganisationDto::try_from(row)?;
     Ok(HttpResponse::Created()
@@ -237,7 +245,7 @@ async fn get_organisation(
 )]
 #[patch("/organisations/{id}")]
 async fn update_organisation(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
     body: crate::api::json::Json<UpdateOrganisation>,
@@ -245,10 +253,18 @@ async fn update_organisation(
     let form = body.into_inner();
     form.validate()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            organisation::update_name(conn, id, &form.name)?
-                .ok_or(AppError::NotFound("organisation"))
+            audit::write(conn, &actor, Action::OrganisationUpdated, |conn, entry| {
+                let before =
+                    organisation::find(conn, id)?.ok_or(AppError::NotFound("organisation"))?;
+                entry.object(id).before(&before)?;
+                let row = organisation::update_name(conn, id, &form.name)?
+                    .ok_or(AppError::NotFound("organisation"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(OrganisationDto::try_from(row)?))

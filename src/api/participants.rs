@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, nullable, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{within_scope, Admin, AuthUser, Scope};
 use crate::challenges::definition::ParticipantKind;
 use crate::db::{DbConnection, Pool};
@@ -181,33 +182,38 @@ fn check_links(
 )]
 #[post("/participants")]
 async fn create_participant(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateParticipant>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            if organisation::find(conn, form.organisation_id)?.is_none() {
-                return Err(AppError::invalid_field(
-                    "organisation_id",
-                    "unknown_organisation",
-                    "no organisation has this id",
-                ));
-            }
-            let organisation_id = form.organisation_id.to_string();
-            check_links(conn, &organisation_id, form.region_id, form.team_id)?;
-            let row = ParticipantRow {
-                id: Uuid::new_v4().to_string(),
-                name: form.name,
-                kind: form.kind.as_str().to_owned(),
-                organisation_id,
-                region_id: form.region_id.map(|id| id.to_string()),
-                team_id: form.team_id.map(|id| id.to_string()),
-                created_at: now(),
-            };
-            Ok(participant::insert(conn, &row)?)
+            audit::write(conn, &actor, Action::ParticipantCreated, |conn, entry| {
+                if organisation::find(conn, form.organisation_id)?.is_none() {
+                    return Err(AppError::invalid_field(
+                        "organisation_id",
+                        "unknown_organisation",
+                        "no organisation has this id",
+                    ));
+                }
+                let organisation_id = form.organisation_id.to_string();
+                check_links(conn, &organisation_id, form.region_id, form.team_id)?;
+                let row = ParticipantRow {
+                    id: Uuid::new_v4().to_string(),
+                    name: form.name,
+                    kind: form.kind.as_str().to_owned(),
+                    organisation_id,
+                    region_id: form.region_id.map(|id| id.to_string()),
+                    team_id: form.team_id.map(|id| id.to_string()),
+                    created_at: now(),
+                };
+                let row = participant::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = ParticipantDto::try_from(row)?;
@@ -307,7 +313,7 @@ async fn get_participant(
 )]
 #[patch("/participants/{id}")]
 async fn update_participant(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
     body: crate::api::json::Json<UpdateParticipant>,
@@ -315,21 +321,29 @@ async fn update_participant(
     let form = body.into_inner();
     form.validate()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            let current = participant::find(conn, id)?.ok_or(AppError::NotFound("participant"))?;
-            check_links(
-                conn,
-                &current.organisation_id,
-                form.region_id.flatten(),
-                form.team_id.flatten(),
-            )?;
-            let changes = ParticipantChanges {
-                name: form.name,
-                region_id: form.region_id.map(|r| r.map(|id| id.to_string())),
-                team_id: form.team_id.map(|t| t.map(|id| id.to_string())),
-            };
-            participant::update(conn, id, &changes)?.ok_or(AppError::NotFound("participant"))
+            audit::write(conn, &actor, Action::ParticipantUpdated, |conn, entry| {
+                let current =
+                    participant::find(conn, id)?.ok_or(AppError::NotFound("participant"))?;
+                entry.object(id).before(&current)?;
+                check_links(
+                    conn,
+                    &current.organisation_id,
+                    form.region_id.flatten(),
+                    form.team_id.flatten(),
+                )?;
+                let changes = ParticipantChanges {
+                    name: form.name,
+                    region_id: form.region_id.map(|r| r.map(|id| id.to_string())),
+                    team_id: form.team_id.map(|t| t.map(|id| id.to_string())),
+                };
+                let row = participant::update(conn, id, &changes)?
+                    .ok_or(AppError::NotFound("participant"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(ParticipantDto::try_from(row)?))

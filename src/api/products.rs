@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{Admin, AuthUser};
 use crate::db::Pool;
 use crate::error::AppError;
@@ -94,7 +95,7 @@ pub struct ProductListQuery {
 )]
 #[post("/products")]
 async fn create_product(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateProduct>,
 ) -> Result<HttpResponse, AppError> {
@@ -107,8 +108,15 @@ async fn create_product(
         category: form.category,
         created_at: now(),
     };
+    let actor = Actor::of(&admin.0);
     let row = pool
-        .run(move |conn| Ok(product::insert(conn, &row)?))
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::ProductCreated, |conn, entry| {
+                let row = product::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
+        })
         .await?;
     let dto = ProductDto::try_from(row)?;
     Ok(HttpResponse::Created()

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
 use crate::api::pagination::{list_params, nullable, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{Admin, AuthUser, Role, Scope};
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
@@ -178,24 +179,29 @@ fn check_manager(conn: &mut DbConnection, manager_id: Option<Uuid>) -> Result<()
 )]
 #[post("/regions")]
 async fn create_region(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateRegion>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            check_manager(conn, form.manager_id)?;
-            let row = RegionRow {
-                id: Uuid::new_v4().to_string(),
-                name: form.name,
-                potential_index_e4: region::to_e4(form.potential_index),
-                market_share_e4: region::to_e4(form.market_share),
-                manager_id: form.manager_id.map(|id| id.to_string()),
-                created_at: now(),
-            };
-            Ok(region::insert(conn, &row)?)
+            audit::write(conn, &actor, Action::RegionCreated, |conn, entry| {
+                check_manager(conn, form.manager_id)?;
+                let row = RegionRow {
+                    id: Uuid::new_v4().to_string(),
+                    name: form.name,
+                    potential_index_e4: region::to_e4(form.potential_index),
+                    market_share_e4: region::to_e4(form.market_share),
+                    manager_id: form.manager_id.map(|id| id.to_string()),
+                    created_at: now(),
+                };
+                let row = region::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = RegionDto::try_from(row)?;
@@ -286,7 +292,7 @@ async fn get_region(
 )]
 #[patch("/regions/{id}")]
 async fn update_region(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
     body: crate::api::json::Json<UpdateRegion>,
@@ -294,16 +300,24 @@ async fn update_region(
     let form = body.into_inner();
     form.validate()?;
     let id = id.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            check_manager(conn, form.manager_id.flatten())?;
-            let changes = RegionChanges {
-                name: form.name,
-                potential_index_e4: form.potential_index.map(region::to_e4),
-                market_share_e4: form.market_share.map(region::to_e4),
-                manager_id: form.manager_id.map(|m| m.map(|id| id.to_string())),
-            };
-            region::update(conn, id, &changes)?.ok_or(AppError::NotFound("region"))
+            audit::write(conn, &actor, Action::RegionUpdated, |conn, entry| {
+                let before = region::find(conn, id)?.ok_or(AppError::NotFound("region"))?;
+                entry.object(id).before(&before)?;
+                check_manager(conn, form.manager_id.flatten())?;
+                let changes = RegionChanges {
+                    name: form.name,
+                    potential_index_e4: form.potential_index.map(region::to_e4),
+                    market_share_e4: form.market_share.map(region::to_e4),
+                    manager_id: form.manager_id.map(|m| m.map(|id| id.to_string())),
+                };
+                let row =
+                    region::update(conn, id, &changes)?.ok_or(AppError::NotFound("region"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(RegionDto::try_from(row)?))

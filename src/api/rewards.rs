@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{Admin, AuthUser};
 use crate::challenges::definition::is_currency_code;
 use crate::db::{DbConnection, Pool};
@@ -185,16 +186,21 @@ pub struct RewardListQuery {
 )]
 #[post("/rewards")]
 async fn create_reward(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<RewardForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            form.check(conn)?;
-            let row = form.into_row(Uuid::new_v4(), now())?;
-            Ok(reward::insert(conn, &row)?)
+            audit::write(conn, &actor, Action::RewardCreated, |conn, entry| {
+                form.check(conn)?;
+                let row = form.into_row(Uuid::new_v4(), now())?;
+                let row = reward::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = RewardDto::try_from(row)?;
@@ -275,19 +281,25 @@ async fn get_reward(
 )]
 #[put("/rewards/{id}")]
 async fn replace_reward(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     id: web::Path<Uuid>,
     body: crate::api::json::Json<RewardForm>,
 ) -> Result<web::Json<RewardDto>, AppError> {
     let id = id.into_inner();
     let form = body.into_inner();
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            let current = reward::find(conn, id)?.ok_or(AppError::NotFound("reward"))?;
-            form.check(conn)?;
-            let row = form.into_row(id, current.created_at)?;
-            reward::replace(conn, &row)?.ok_or(AppError::NotFound("reward"))
+            audit::write(conn, &actor, Action::RewardReplaced, |conn, entry| {
+                let current = reward::find(conn, id)?.ok_or(AppError::NotFound("reward"))?;
+                entry.object(id).before(&current)?;
+                form.check(conn)?;
+                let row = form.into_row(id, current.created_at)?;
+                let row = reward::replace(conn, &row)?.ok_or(AppError::NotFound("reward"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(RewardDto::try_from(row)?))

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor};
 use crate::auth::Admin;
 use crate::db::{DbConnection, Pool};
 use crate::error::AppError;
@@ -196,7 +197,16 @@ async fn create_rule(
         created_by: admin.0.id.to_string(),
         created_at: now(),
     };
-    let row = pool.run(move |conn| Ok(rule::insert(conn, &row)?)).await?;
+    let actor = Actor::of(&admin.0);
+    let row = pool
+        .run(move |conn| {
+            audit::write(conn, &actor, Action::RuleCreated, |conn, entry| {
+                let row = rule::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
+        })
+        .await?;
     let dto = RuleDto::new(row, None)?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/rules/{}", dto.id)))
@@ -336,8 +346,13 @@ async fn upload_version(
             runner
                 .compile(&source, kind)
                 .map_err(AppError::InvalidScript)?;
-            let row =
-                rule::insert_version(conn, id, &source, &hash, &admin.0.id.to_string(), now())?;
+            let actor = Actor::of(&admin.0);
+            let row = audit::write(conn, &actor, Action::RuleVersionUploaded, |conn, entry| {
+                let by = admin.0.id.to_string();
+                let row = rule::insert_version(conn, id, &source, &hash, &by, now())?;
+                entry.object(id).after(&row)?;
+                Ok(row)
+            })?;
             Ok((row, true))
         })
         .await?;

@@ -14,6 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::api::challenges::visible_challenge;
+use crate::audit::{self, Action, Actor};
 use crate::auth::jwt::{ShareTokenError, TokenIssuer};
 use crate::auth::{AuthUser, Scope};
 use crate::challenges::engine::Engine;
@@ -166,48 +167,52 @@ async fn create_share_link(
     } else {
         crate::api::json::parse(&body)?
     };
+    let actor = Actor::of(&caller);
     let row = pool
         .run(move |conn| {
-            let challenge = visible_challenge(conn, &caller, id)?;
-            if challenge.status == Status::Draft.as_str() {
-                return Err(AppError::conflict(
-                    "challenge_not_published",
-                    "a draft cannot be shared; schedule it first",
-                ));
-            }
-            let now = now();
-            let latest = now + Duration::days(MAX_LIFETIME_DAYS);
-            let expires_at = match form.expires_at {
-                Some(at) => {
-                    let at = crate::models::to_micros(at.naive_utc());
-                    if at <= now || at > latest {
-                        return Err(AppError::Validation(vec![FieldError::new(
-                            "expires_at",
-                            "range",
-                            "must be in the future and within a year",
-                        )]));
-                    }
-                    at
+            audit::write(conn, &actor, Action::ShareLinkCreated, |conn, entry| {
+                let challenge = visible_challenge(conn, &caller, id)?;
+                if challenge.status == Status::Draft.as_str() {
+                    return Err(AppError::conflict(
+                        "challenge_not_published",
+                        "a draft cannot be shared; schedule it first",
+                    ));
                 }
-                None => (challenge.ends_at.max(now) + Duration::days(DEFAULT_AFTER_END_DAYS))
-                    .min(latest),
-            };
-            let row = ShareLinkRow {
-                id: Uuid::now_v7().to_string(),
-                challenge_id: id.to_string(),
-                region_id: sharer.region.map(|r| r.to_string()),
-                created_by: caller.id.to_string(),
-                created_at: now,
-                // Whole seconds: the token's expiry is in seconds.
-                expires_at: {
-                    use chrono::Timelike;
-                    expires_at.with_nanosecond(0).unwrap_or(expires_at)
-                },
-                revoked_at: None,
-                revoked_by: None,
-            };
-            share_link::insert(conn, &row)?;
-            Ok(row)
+                let now = now();
+                let latest = now + Duration::days(MAX_LIFETIME_DAYS);
+                let expires_at = match form.expires_at {
+                    Some(at) => {
+                        let at = crate::models::to_micros(at.naive_utc());
+                        if at <= now || at > latest {
+                            return Err(AppError::Validation(vec![FieldError::new(
+                                "expires_at",
+                                "range",
+                                "must be in the future and within a year",
+                            )]));
+                        }
+                        at
+                    }
+                    None => (challenge.ends_at.max(now) + Duration::days(DEFAULT_AFTER_END_DAYS))
+                        .min(latest),
+                };
+                let row = ShareLinkRow {
+                    id: Uuid::now_v7().to_string(),
+                    challenge_id: id.to_string(),
+                    region_id: sharer.region.map(|r| r.to_string()),
+                    created_by: caller.id.to_string(),
+                    created_at: now,
+                    // Whole seconds: the token's expiry is in seconds.
+                    expires_at: {
+                        use chrono::Timelike;
+                        expires_at.with_nanosecond(0).unwrap_or(expires_at)
+                    },
+                    revoked_at: None,
+                    revoked_by: None,
+                };
+                share_link::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = ShareLinkDto::new(row, &issuer)?;
@@ -271,14 +276,22 @@ async fn revoke_share_link(
     let own = sharer(&caller)?.own;
     let id = id.into_inner();
     let by = caller.id;
+    let actor = Actor::of(&caller);
     let row = pool
         .run(move |conn| {
-            match share_link::find(conn, id)? {
-                Some(row) if own.is_none_or(|me| row.created_by == me.to_string()) => {}
-                _ => return Err(AppError::NotFound("share link")),
-            }
-            share_link::revoke(conn, id, by, now())?
-                .ok_or_else(|| AppError::conflict("already_revoked", "the link is already revoked"))
+            audit::write(conn, &actor, Action::ShareLinkRevoked, |conn, entry| {
+                match share_link::find(conn, id)? {
+                    Some(row) if own.is_none_or(|me| row.created_by == me.to_string()) => {
+                        entry.object(id).before(&row)?;
+                    }
+                    _ => return Err(AppError::NotFound("share link")),
+                }
+                let row = share_link::revoke(conn, id, by, now())?.ok_or_else(|| {
+                    AppError::conflict("already_revoked", "the link is already revoked")
+                })?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(ShareLinkDto::new(row, &issuer)?))

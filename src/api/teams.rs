@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{list_params, NameSortParam, Page};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{within_scope, Admin, AuthUser, Scope};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
@@ -116,42 +117,47 @@ fn scoped(
 )]
 #[post("/teams")]
 async fn create_team(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateTeam>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.validate()?;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            let mut errors = Vec::new();
-            if organisation::find(conn, form.organisation_id)?.is_none() {
-                errors.push(FieldError::new(
-                    "organisation_id",
-                    "unknown_organisation",
-                    "no organisation has this id",
-                ));
-            }
-            if let Some(region_id) = form.region_id {
-                if region::find(conn, region_id)?.is_none() {
+            audit::write(conn, &actor, Action::TeamCreated, |conn, entry| {
+                let mut errors = Vec::new();
+                if organisation::find(conn, form.organisation_id)?.is_none() {
                     errors.push(FieldError::new(
-                        "region_id",
-                        "unknown_region",
-                        "no region has this id",
+                        "organisation_id",
+                        "unknown_organisation",
+                        "no organisation has this id",
                     ));
                 }
-            }
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors));
-            }
-            let row = TeamRow {
-                id: Uuid::new_v4().to_string(),
-                name: form.name,
-                organisation_id: form.organisation_id.to_string(),
-                region_id: form.region_id.map(|id| id.to_string()),
-                created_at: now(),
-            };
-            Ok(team::insert(conn, &row)?)
+                if let Some(region_id) = form.region_id {
+                    if region::find(conn, region_id)?.is_none() {
+                        errors.push(FieldError::new(
+                            "region_id",
+                            "unknown_region",
+                            "no region has this id",
+                        ));
+                    }
+                }
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                let row = TeamRow {
+                    id: Uuid::new_v4().to_string(),
+                    name: form.name,
+                    organisation_id: form.organisation_id.to_string(),
+                    region_id: form.region_id.map(|id| id.to_string()),
+                    created_at: now(),
+                };
+                let row = team::insert(conn, &row)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = TeamDto::try_from(row)?;

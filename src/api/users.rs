@@ -11,6 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{secrets, Admin, LiveSessions, Role};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
@@ -276,39 +277,44 @@ pub struct UserListQuery {
 )]
 #[post("/users")]
 async fn create_user(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     body: crate::api::json::Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
     let form = body.into_inner();
     form.check()?;
+    let actor = Actor::of(&admin.0);
     let row = pool
         .run(move |conn| {
-            if user::find_by_email(conn, &form.email)?.is_some() {
-                return Err(AppError::conflict(
-                    "email_taken",
-                    "a user with this e-mail already exists",
-                ));
-            }
-            check_scope_exists(
-                conn,
-                form.region_id,
-                form.participant_id,
-                form.organisation_id,
-            )?;
-            let new = NewUser {
-                id: Uuid::new_v4().to_string(),
-                email: form.email.to_lowercase(),
-                display_name: form.display_name,
-                password_hash: secrets::hash(&form.password)?,
-                role: form.role.as_str().to_owned(),
-                region_id: form.region_id.map(|id| id.to_string()),
-                participant_id: form.participant_id.map(|id| id.to_string()),
-                organisation_id: form.organisation_id.map(|id| id.to_string()),
-                active: true,
-                created_at: now(),
-            };
-            Ok(user::insert(conn, &new)?)
+            audit::write(conn, &actor, Action::UserCreated, |conn, entry| {
+                if user::find_by_email(conn, &form.email)?.is_some() {
+                    return Err(AppError::conflict(
+                        "email_taken",
+                        "a user with this e-mail already exists",
+                    ));
+                }
+                check_scope_exists(
+                    conn,
+                    form.region_id,
+                    form.participant_id,
+                    form.organisation_id,
+                )?;
+                let new = NewUser {
+                    id: Uuid::new_v4().to_string(),
+                    email: form.email.to_lowercase(),
+                    display_name: form.display_name,
+                    password_hash: secrets::hash(&form.password)?,
+                    role: form.role.as_str().to_owned(),
+                    region_id: form.region_id.map(|id| id.to_string()),
+                    participant_id: form.participant_id.map(|id| id.to_string()),
+                    organisation_id: form.organisation_id.map(|id| id.to_string()),
+                    active: true,
+                    created_at: now(),
+                };
+                let row = user::insert(conn, &new)?;
+                entry.object(&row.id).after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     let dto = UserDto::try_from(row)?;
@@ -377,13 +383,28 @@ async fn get_user(
 }
 
 async fn set_active(
+    admin: Admin,
     pool: &Pool,
     sessions: &LiveSessions,
     id: Uuid,
     active: bool,
 ) -> Result<web::Json<UserDto>, AppError> {
+    let actor = Actor::of(&admin.0);
+    let action = if active {
+        Action::UserEnabled
+    } else {
+        Action::UserDisabled
+    };
     let row = pool
-        .run(move |conn| user::set_active(conn, id, active)?.ok_or(AppError::NotFound("user")))
+        .run(move |conn| {
+            audit::write(conn, &actor, action, |conn, entry| {
+                let before = user::find(conn, id)?.ok_or(AppError::NotFound("user"))?;
+                entry.object(id).before(&before)?;
+                let row = user::set_active(conn, id, active)?.ok_or(AppError::NotFound("user"))?;
+                entry.after(&row)?;
+                Ok(row)
+            })
+        })
         .await?;
     sessions.forget_account(id);
     Ok(web::Json(UserDto::try_from(row)?))
@@ -404,12 +425,12 @@ async fn set_active(
 )]
 #[post("/users/{id}/disable")]
 async fn disable_user(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserDto>, AppError> {
-    set_active(&pool, &sessions, id.into_inner(), false).await
+    set_active(admin, &pool, &sessions, id.into_inner(), false).await
 }
 
 /// Enable a disabled user again.
@@ -425,12 +446,12 @@ async fn disable_user(
 )]
 #[post("/users/{id}/enable")]
 async fn enable_user(
-    _admin: Admin,
+    admin: Admin,
     pool: web::Data<Pool>,
     sessions: web::Data<LiveSessions>,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<UserDto>, AppError> {
-    set_active(&pool, &sessions, id.into_inner(), true).await
+    set_active(admin, &pool, &sessions, id.into_inner(), true).await
 }
 
 #[cfg(test)]

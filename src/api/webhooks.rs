@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::api::news::NewsDto;
 use crate::api::pagination::{Page, PageRequest};
+use crate::audit::{self, Action, Actor};
 use crate::auth::{secrets, AuthUser, Scope};
 use crate::db::{DbConnection, Pool};
 use crate::error::{AppError, FieldError};
@@ -347,8 +348,15 @@ async fn create_webhook(
         updated_at: now,
     };
     let stored = row.clone();
-    pool.run(move |conn| Ok(webhook::insert(conn, &stored)?))
-        .await?;
+    let actor = Actor::of(&caller);
+    pool.run(move |conn| {
+        audit::write(conn, &actor, Action::WebhookCreated, |conn, entry| {
+            webhook::insert(conn, &stored)?;
+            entry.object(&stored.id).after(&stored)?;
+            Ok(())
+        })
+    })
+    .await?;
     let dto = WebhookDto::try_from(row)?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/webhooks/{}", dto.id)))
@@ -466,10 +474,16 @@ async fn update_webhook(
         active: patch.active,
         updated_at: Some(now()),
     };
+    let actor = Actor::of(&caller);
     let row = pool
         .run(move |conn| {
-            owned(conn, &caller, id)?;
-            Ok(webhook::update(conn, id, &changes)?)
+            audit::write(conn, &actor, Action::WebhookUpdated, |conn, entry| {
+                let before = owned(conn, &caller, id)?;
+                entry.object(id).before(&before)?;
+                let row = webhook::update(conn, id, &changes)?;
+                entry.after(&row)?;
+                Ok(row)
+            })
         })
         .await?;
     Ok(web::Json(WebhookDto::try_from(row)?))
@@ -553,23 +567,34 @@ async fn replay_delivery(
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, delivery_id) = path.into_inner();
+    let actor = Actor::of(&caller);
     let row = pool
         .run(move |conn| {
-            let hook = owned(conn, &caller, id)?;
-            if !hook.active {
-                return Err(AppError::conflict(
-                    "webhook_inactive",
-                    "the subscription is turned off; turn it on before replaying",
-                ));
-            }
-            let delivery = webhook::find_delivery(conn, id, delivery_id)?
-                .ok_or(AppError::NotFound("delivery"))?;
-            webhook::replay(conn, &delivery.id, now())?.ok_or_else(|| {
-                AppError::conflict(
-                    "delivery_pending",
-                    "the delivery is still pending: it will be sent, or is being sent",
-                )
-            })
+            audit::write(
+                conn,
+                &actor,
+                Action::WebhookDeliveryReplayed,
+                |conn, entry| {
+                    let hook = owned(conn, &caller, id)?;
+                    if !hook.active {
+                        return Err(AppError::conflict(
+                            "webhook_inactive",
+                            "the subscription is turned off; turn it on before replaying",
+                        ));
+                    }
+                    let delivery = webhook::find_delivery(conn, id, delivery_id)?
+                        .ok_or(AppError::NotFound("delivery"))?;
+                    entry.object(delivery_id).before(&delivery)?;
+                    let row = webhook::replay(conn, &delivery.id, now())?.ok_or_else(|| {
+                        AppError::conflict(
+                            "delivery_pending",
+                            "the delivery is still pending: it will be sent, or is being sent",
+                        )
+                    })?;
+                    entry.after(&row)?;
+                    Ok(row)
+                },
+            )
         })
         .await?;
     // Wakes the dispatcher; streams ignore a signal for no challenge.

@@ -216,6 +216,7 @@ impl TokenIssuer {
             role: claims.role,
             scope,
             session: claims.sid,
+            request_id: None,
         })
     }
 }
@@ -298,6 +299,7 @@ mod tests {
             role: Role::Manager,
             scope: Scope::Region(region),
             session: Uuid::new_v4(),
+            request_id: None,
         };
         let issued = issuer.issue(&caller).expect("signed");
         let back = issuer.verify(&issued.token).expect("valid");

@@ -148,6 +148,9 @@ pub struct AuthUser {
     pub scope: Scope,
     /// The session (sign-in) the token belongs to.
     pub session: Uuid,
+    /// The id of the request being served (`X-Request-Id`), for the audit log; `None`
+    /// outside a request.
+    pub request_id: Option<String>,
 }
 
 impl AuthUser {
@@ -278,7 +281,8 @@ pub(crate) fn app_data<T: 'static>(req: &HttpRequest) -> Result<&web::Data<T>, A
 
 async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
     let token = bearer_token(&req)?;
-    let caller = app_data::<TokenIssuer>(&req)?.verify(&token)?;
+    let mut caller = app_data::<TokenIssuer>(&req)?.verify(&token)?;
+    caller.request_id = request_id_of(&req);
     let sessions = app_data::<LiveSessions>(&req)?.clone();
     if sessions.recently_live(&caller) {
         return Ok(caller);
@@ -288,6 +292,13 @@ async fn authenticate(req: HttpRequest) -> Result<AuthUser, AppError> {
     pool.run(move |conn| still_live(conn, &checked)).await?;
     sessions.mark_live(&caller);
     Ok(caller)
+}
+
+/// The request id the access log gives `req` (tracing-actix-web's, sent as `X-Request-Id`).
+pub fn request_id_of(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(ToString::to_string)
 }
 
 /// The caller of a request, as [`resolve_caller`] found it before any extractor ran.

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{secrets, AuthUser, LiveSessions, PrincipalKind, Role, Scope};
+use crate::audit::{self, Action, Actor, ActorKind, Entry};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::session::{self, RefreshTokenRow, Revocation, SessionRow};
@@ -78,13 +79,15 @@ fn digest(token: &str) -> String {
 
 /// Checks the credentials and opens a session. Unknown accounts cost the same hashing time
 /// as wrong passwords. A refresh token continues its session instead.
+/// `request_id` is the request's, for the audit log.
 pub fn sign_in(
     conn: &mut DbConnection,
     credentials: Credentials,
     lifetimes: Lifetimes,
     live: &LiveSessions,
+    request_id: Option<String>,
 ) -> Result<SignedIn, AppError> {
-    let (caller, with_refresh) = match credentials {
+    let (mut caller, with_refresh) = match credentials {
         Credentials::Password { email, password } => {
             let Some(row) = user::find_by_email(conn, &email)? else {
                 secrets::verify_against_nothing(&password);
@@ -109,11 +112,15 @@ pub fn sign_in(
                 role: Role::Partner,
                 scope: Scope::Organisation(parse_id(&row.organisation_id)?),
                 session: Uuid::now_v7(),
+                request_id: None,
             };
             (caller, false)
         }
-        Credentials::RefreshToken(token) => return refresh(conn, &token, lifetimes, live),
+        Credentials::RefreshToken(token) => {
+            return refresh(conn, &token, lifetimes, live, request_id)
+        }
     };
+    caller.request_id = request_id;
     open(conn, caller, with_refresh, lifetimes)
 }
 
@@ -124,6 +131,7 @@ fn user_caller(row: &user::UserRow, session: Uuid) -> Result<AuthUser, AppError>
         role: row.role()?,
         scope: row.scope()?,
         session,
+        request_id: None,
     })
 }
 
@@ -169,18 +177,19 @@ fn open(
         } else {
             lifetimes.access
         };
-        session::insert(
-            conn,
-            &SessionRow {
-                id: caller.session.to_string(),
-                principal_kind: kind_name(caller.kind).into(),
-                principal_id: caller.id.to_string(),
-                created_at: at,
-                expires_at: at + last,
-                revoked_at: None,
-                revoked_reason: None,
-            },
-        )?;
+        let row = SessionRow {
+            id: caller.session.to_string(),
+            principal_kind: kind_name(caller.kind).into(),
+            principal_id: caller.id.to_string(),
+            created_at: at,
+            expires_at: at + last,
+            revoked_at: None,
+            revoked_reason: None,
+        };
+        session::insert(conn, &row)?;
+        let mut entry = Entry::new(caller.session);
+        entry.after(&row)?;
+        audit::record(conn, &Actor::of(&caller), Action::SessionOpened, entry)?;
         let refresh = if with_refresh {
             Some(new_refresh_token(
                 conn,
@@ -209,6 +218,7 @@ fn refresh(
     token: &str,
     lifetimes: Lifetimes,
     live: &LiveSessions,
+    request_id: Option<String>,
 ) -> Result<SignedIn, AppError> {
     let outcome = conn.write_transaction(|conn| -> Result<Refreshed, AppError> {
         let at = now();
@@ -234,8 +244,25 @@ fn refresh(
                 "the refresh token has expired",
             )));
         }
+        // Whoever sent the token is not known to be the account's owner: a revocation's
+        // entry names the account without a role.
+        let holder = Actor {
+            kind: match found.principal_kind.as_str() {
+                "api_client" => ActorKind::ApiClient,
+                _ => ActorKind::User,
+            },
+            id: parse_id(&found.principal_id).ok(),
+            role: None,
+            request_id: request_id.clone(),
+        };
+        let revoked = |conn: &mut DbConnection| {
+            let mut entry = Entry::new(session_id);
+            entry.before(&found)?;
+            audit::record(conn, &holder, Action::SessionRevoked, entry)
+        };
         if row.used_at.is_some() || !session::use_refresh_token(conn, &digest, at)? {
             session::revoke(conn, session_id, Revocation::RefreshTokenReused, at)?;
+            revoked(conn)?;
             return Ok(Refreshed::Revoked(
                 session_id,
                 AppError::unauthorized(
@@ -249,15 +276,20 @@ fn refresh(
             Some(person) if person.active && found.principal_kind == "user" => person,
             _ => {
                 session::revoke(conn, session_id, Revocation::AccountDisabled, at)?;
+                revoked(conn)?;
                 return Ok(Refreshed::Revoked(
                     session_id,
                     invalid_grant("the account behind this refresh token is disabled or gone"),
                 ));
             }
         };
-        let caller = user_caller(&person, session_id)?;
+        let mut caller = user_caller(&person, session_id)?;
+        caller.request_id = request_id.clone();
         let next = new_refresh_token(conn, session_id, at, lifetimes.refresh)?;
         session::extend(conn, session_id, next.expires_at.max(at + lifetimes.access))?;
+        let mut entry = Entry::new(session_id);
+        entry.before(&found)?;
+        audit::record(conn, &Actor::of(&caller), Action::SessionRefreshed, entry)?;
         Ok(Refreshed::Continued(SignedIn {
             caller,
             refresh: Some(next),
@@ -281,11 +313,14 @@ pub fn sign_out(
 ) -> Result<(), AppError> {
     conn.write_transaction(|conn| {
         let at = now();
-        if everywhere {
+        let action = if everywhere {
             session::revoke_all_of(conn, caller.id, Revocation::SignedOut, at)?;
+            Action::SessionsClosedEverywhere
         } else {
             session::revoke(conn, caller.session, Revocation::SignedOut, at)?;
-        }
+            Action::SessionClosed
+        };
+        audit::record(conn, &Actor::of(caller), action, Entry::new(caller.session))?;
         Ok(())
     })
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::awarding;
 use super::lifecycle::{self, Action};
 use super::standings::{self, Challenge};
+use crate::audit::{self, Actor};
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::models::challenge::{self, ChallengeRow};
@@ -15,16 +16,21 @@ use crate::models::{award, now};
 use crate::news::{self, Draft, Kind};
 use crate::rules::RuleRunner;
 
-/// Applies an action to a challenge; closing also freezes the standings, in the same transaction.
+/// Applies an action to a challenge; closing also freezes the standings, in the same
+/// transaction, which also records the action in the audit log as `by`'s.
 pub fn apply(
     conn: &mut DbConnection,
     id: Uuid,
     action: Action,
     runner: &RuleRunner,
-    by: Uuid,
+    by: &Actor,
 ) -> Result<ChallengeRow, AppError> {
-    conn.write_transaction(|conn| {
+    audit::write(conn, by, audited(action), |conn, entry| {
         let row = challenge::find(conn, id)?.ok_or(AppError::NotFound("challenge"))?;
+        entry.object(id).before(&row)?;
+        let by = by.id.ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("a challenge is moved by an account"))
+        })?;
         let current = Challenge::try_from(&row)?;
         let now = now();
         let next = lifecycle::apply(current.status, action, now, row.starts_at, row.ends_at)
@@ -66,8 +72,19 @@ pub fn apply(
             }
             _ => {}
         }
+        entry.after(&moved)?;
         Ok(moved)
     })
+}
+
+/// The audit action of a lifecycle action.
+fn audited(action: Action) -> audit::Action {
+    match action {
+        Action::Schedule => audit::Action::ChallengeScheduled,
+        Action::Start => audit::Action::ChallengeStarted,
+        Action::Close => audit::Action::ChallengeClosed,
+        Action::Announce => audit::Action::ChallengeAnnounced,
+    }
 }
 
 /// Stores the standings as they are now; they no longer change afterwards.

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::schema::api_clients;
 
 /// A row of `api_clients`.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
 pub struct ApiClientRow {
     pub id: String,
     pub name: String,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::{bulk_insert, DbConnection, MultiBackend};
 use crate::schema::awards;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = awards)]
 pub struct AwardRow {
     pub id: String,

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::db::DbConnection;
 use crate::schema::challenges;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = challenges)]
 pub struct ChallengeRow {
     pub id: String,

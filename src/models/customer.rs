@@ -9,7 +9,7 @@ use super::{contains_pattern, order_by_name_sort, ListParams};
 use crate::db::DbConnection;
 use crate::schema::customers;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = customers)]
 pub struct CustomerRow {
     pub id: String,

@@ -4,6 +4,7 @@
 //! as UTC `TIMESTAMP`s.
 
 pub mod api_client;
+pub mod audit;
 pub mod award;
 pub mod challenge;
 pub mod change;

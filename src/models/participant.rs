@@ -9,7 +9,7 @@ use super::{contains_pattern, order_by_name_sort, ListParams, IN_LIST_CHUNK};
 use crate::db::{DbConnection, MultiBackend};
 use crate::schema::participants;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = participants)]
 pub struct ParticipantRow {
     pub id: String,

@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::schema::regions;
 use crate::scoring::Exact;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = regions)]
 pub struct RegionRow {
     pub id: String,

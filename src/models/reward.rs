@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::DbConnection;
 use crate::schema::rewards;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = rewards)]
 pub struct RewardRow {
     pub id: String,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::DbConnection;
 use crate::schema::{challenge_rule_changes, rule_versions, rules};
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = rules)]
 pub struct RuleRow {
     pub id: String,
@@ -19,7 +19,7 @@ pub struct RuleRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = rule_versions)]
 pub struct RuleVersionRow {
     pub rule_id: String,
@@ -30,7 +30,7 @@ pub struct RuleVersionRow {
     pub uploaded_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = challenge_rule_changes)]
 pub struct RuleChangeRow {
     pub id: String,

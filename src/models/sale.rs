@@ -27,7 +27,7 @@ pub fn region_owner(region: Uuid) -> String {
     format!("region:{region}")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = sales)]
 pub struct SaleRow {
     pub id: String,

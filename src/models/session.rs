@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::db::DbConnection;
 use crate::schema::{refresh_tokens, sessions};
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: String,

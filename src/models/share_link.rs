@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::DbConnection;
 use crate::schema::share_links;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = share_links)]
 pub struct ShareLinkRow {
     pub id: String,

@@ -8,7 +8,7 @@ use super::{contains_pattern, order_by_name_sort, ListParams};
 use crate::db::DbConnection;
 use crate::schema::teams;
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = teams)]
 pub struct TeamRow {
     pub id: String,

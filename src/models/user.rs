@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::schema::users;
 
 /// A row of `users`.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
 pub struct UserRow {
     pub id: String,
     pub email: String,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::{DbConnection, MultiBackend};
 use crate::schema::{webhook_deliveries, webhooks};
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = webhooks)]
 pub struct WebhookRow {
     pub id: String,
@@ -85,7 +85,7 @@ pub fn active(conn: &mut DbConnection) -> QueryResult<Vec<WebhookRow>> {
     webhooks::table.filter(webhooks::active.eq(true)).load(conn)
 }
 
-#[derive(Debug, Clone, Queryable, Insertable)]
+#[derive(Debug, Clone, Queryable, Insertable, serde::Serialize)]
 #[diesel(table_name = webhook_deliveries)]
 pub struct DeliveryRow {
     pub id: String,

@@ -14,6 +14,14 @@ async fn the_demo_loads_running_challenges_with_real_standings() {
         podium::demo::load_demo(&mut app.connect()).is_err(),
         "never twice into the same database"
     );
+    let log = app
+        .get_json(&admin, "/api/v1/audit?action=installation.demo_loaded")
+        .await;
+    assert_eq!(
+        log["total"], 1,
+        "one entry for the load, none for the refusal"
+    );
+    assert_eq!(log["items"][0]["actor_kind"], "system");
 
     let challenges: Value = app
         .get_json(&admin, "/api/v1/challenges?status=running")

@@ -2,6 +2,8 @@
 //! default or on PostgreSQL when `TEST_DATABASE_URL` is set.
 
 mod api_clients;
+mod audit;
+mod audit_coverage;
 mod auth;
 mod challenges;
 mod demo;

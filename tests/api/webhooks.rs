@@ -194,6 +194,16 @@ async fn a_failed_delivery_is_retried_signed_recorded_and_replayable() {
     let id = delivery["id"].as_str().expect("id");
     let response = replay(&app, &admin, &hook, id).await;
     assert_eq!(response.status(), 202);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    let log = app
+        .get_json(&admin, &format!("/api/v1/audit?request_id={request_id}"))
+        .await;
+    assert_eq!(log["total"], 1, "{log}");
+    assert_eq!(log["items"][0]["action"], "webhook_delivery.replayed");
+    assert_eq!(log["items"][0]["object_id"], id);
     let calls = eventually(10, "the replay", || async {
         let calls = receiver.calls();
         (calls.len() >= 3).then_some(calls)
