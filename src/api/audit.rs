@@ -156,6 +156,21 @@ impl AuditQuery {
                 "must be at most 100 bytes",
             ));
         }
+        for (field, value) in [
+            ("object_id", &self.object_id),
+            ("request_id", &self.request_id),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| !crate::api::json::printable(v))
+            {
+                errors.push(FieldError::new(
+                    field,
+                    "control_character",
+                    crate::api::json::CONTROL_CHARACTER_MESSAGE,
+                ));
+            }
+        }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if to < from {
                 errors.push(FieldError::new("to", "range", "must not be before `from`"));

@@ -173,6 +173,17 @@ async fn only_admins_read_the_log_and_bad_filters_are_named() {
         .expect("request sent");
     let problem = assert_problem(response, 422, "validation_failed").await;
     assert_eq!(problem["errors"][0]["field"], "object_id", "{problem}");
+    let response = app
+        .get_as(&admin, "/api/v1/audit?object_id=a%00b")
+        .send()
+        .await
+        .expect("request sent");
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "object_id", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["code"], "control_character",
+        "{problem}"
+    );
     for query in [
         "action=challenge.deleted",
         "object_type=planet",
