@@ -127,8 +127,9 @@ pub struct AuditQuery {
     pub request_id: Option<String>,
     /// Only writes at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
-    /// Only writes before this time (RFC 3339). Set it to the time of a first page to walk
-    /// newest-first pages that later writes do not shift.
+    /// Only writes before this time (RFC 3339); before `from`, the range selects nothing.
+    /// Set it to the time of a first page to walk newest-first pages that later writes do
+    /// not shift.
     pub to: Option<DateTime<Utc>>,
     /// `-occurred_at` (newest first, default) or `occurred_at` (oldest first: later
     /// writes add entries at the end, so pages read so far stay as they were; with
@@ -169,11 +170,6 @@ impl AuditQuery {
                     "control_character",
                     crate::api::json::CONTROL_CHARACTER_MESSAGE,
                 ));
-            }
-        }
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if to < from {
-                errors.push(FieldError::new("to", "range", "must not be before `from`"));
             }
         }
         if !errors.is_empty() {

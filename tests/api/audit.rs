@@ -153,16 +153,14 @@ async fn only_admins_read_the_log_and_bad_filters_are_named() {
     let response = app.get("/api/v1/audit").send().await.expect("request sent");
     assert_problem(response, 401, "missing_token").await;
 
-    let response = app
-        .get_as(
-            &admin,
-            "/api/v1/audit?from=2026-12-02T10%3A00%3A00Z&to=2026-12-01T10%3A00%3A00Z",
-        )
-        .send()
-        .await
-        .expect("request sent");
-    let problem = assert_problem(response, 422, "validation_failed").await;
-    assert_eq!(problem["errors"][0]["field"], "to", "{problem}");
+    // An empty range selects nothing; it is not an error.
+    let empty = entries(
+        &app,
+        &admin,
+        "from=2026-12-02T10%3A00%3A00Z&to=2026-12-01T10%3A00%3A00Z",
+    )
+    .await;
+    assert_eq!(empty["total"], 0);
     let response = app
         .get_as(
             &admin,
